@@ -1,0 +1,177 @@
+// Input audio of one session onto the bus. Appends are coalesced into frames of at least
+// PARLEY_AUDIO_FRAME_MS (a JetStream publish per 20 ms chunk would cap a process far below its
+// socket capacity), published strictly in order with at most one publish in flight per session,
+// and de-duplicated by `<session>:<seq>` so a retried publish is never stored twice. Input-buffer
+// control (commit, clear, config) travels in the same queue, so it can never overtake audio.
+import type { Bus } from '../lib/nats/bus.ts';
+import { publishDurable, encodeJson } from '../lib/nats/publish.ts';
+import { metrics } from '../lib/metrics.ts';
+import { concatBytes } from '../lib/audio/index.ts';
+import type { Logger } from '../lib/logger.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { HEADER, type InputControl } from '../schemas/index.ts';
+
+type Segment = { kind: 'audio'; chunks: Uint8Array[]; samples: number; firstAt: number } | { kind: 'control'; ctl: InputControl; done: (err?: Error) => void };
+
+export interface IngestTarget {
+  readonly sessionId: string;
+  readonly gatewayId: string;
+  readonly tenantId: string;
+  readonly partition: number;
+}
+
+const RATE = 24_000;
+/** Largest frame published at once (a backlog after a stall is sent in pieces of this size). */
+const MAX_FRAME_SAMPLES = RATE * 5;
+
+export class AudioIngest {
+  private readonly queue: Segment[] = [];
+  private publishing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private nextOffset = 0;
+  private queuedSamples = 0;
+  private closed = false;
+  private readonly frameSamples: number;
+  private readonly maxQueuedSamples: number;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly target: IngestTarget,
+    opts: { frameMs: number; maxQueuedMs: number },
+    private readonly log: Logger,
+    private readonly onError: (message: string) => void,
+  ) {
+    this.frameSamples = Math.round((opts.frameMs * RATE) / 1000);
+    this.maxQueuedSamples = Math.round((opts.maxQueuedMs * RATE) / 1000);
+  }
+
+  /** Samples appended so far: the session's audio timeline (audio_start_ms / audio_end_ms). */
+  get totalSamples(): number {
+    return this.nextOffset + this.queuedSamples;
+  }
+
+  append(pcm: Uint8Array): void {
+    if (this.closed || pcm.length === 0) return;
+    const samples = pcm.length / 2;
+    const last = this.queue[this.queue.length - 1];
+    if (last && last.kind === 'audio') {
+      last.chunks.push(pcm);
+      last.samples += samples;
+    } else {
+      this.queue.push({ kind: 'audio', chunks: [pcm], samples, firstAt: Date.now() });
+    }
+    this.queuedSamples += samples;
+    if (this.queuedSamples > this.maxQueuedSamples) this.shed();
+    this.pump();
+  }
+
+  /** Queue a control message behind all audio appended so far; resolves once it is on the bus. */
+  control(ctl: InputControl): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind: 'control', ctl, done: (err) => (err ? reject(err) : resolve()) });
+      this.pump();
+    });
+  }
+
+  /** Flush what is queued, send `close`, and stop accepting input. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const closing = this.control({ op: 'close' });
+    this.closed = true;
+    this.pump();
+    await closing.catch(() => undefined);
+    clearTimeout(this.timer);
+  }
+
+  private shed(): void {
+    // The bus has been unreachable for a long time: drop the oldest audio, say so once per burst.
+    const head = this.queue.find((s) => s.kind === 'audio');
+    if (!head || head.kind !== 'audio') return;
+    const dropped = head.samples;
+    this.queue.splice(this.queue.indexOf(head), 1);
+    this.queuedSamples -= dropped;
+    this.nextOffset += dropped;
+    metrics.audioPublishFailures.inc();
+    this.onError('Input audio could not be queued for processing (backlog too large); the oldest audio was dropped.');
+  }
+
+  private pump(): void {
+    if (this.publishing) return;
+    const head = this.queue[0];
+    if (!head) return;
+    if (head.kind === 'audio') {
+      const due = head.samples >= this.frameSamples || this.queue.length > 1 || this.closed || Date.now() - head.firstAt >= (this.frameSamples * 1000) / RATE;
+      if (!due) {
+        if (!this.timer) {
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            this.pump();
+          }, Math.max(1, (this.frameSamples * 1000) / RATE - (Date.now() - head.firstAt)));
+        }
+        return;
+      }
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.publishing = true;
+    const work = head.kind === 'audio' ? this.publishAudio(head) : this.publishControl(head);
+    void work.finally(() => {
+      this.publishing = false;
+      this.pump();
+    });
+  }
+
+  private async publishAudio(seg: Extract<Segment, { kind: 'audio' }>): Promise<void> {
+    let pcm = concatBytes(seg.chunks);
+    let samples = seg.samples;
+    if (samples > MAX_FRAME_SAMPLES) {
+      // Leave the rest at the head of the queue for the next round.
+      const rest = pcm.subarray(MAX_FRAME_SAMPLES * 2);
+      pcm = pcm.subarray(0, MAX_FRAME_SAMPLES * 2);
+      seg.chunks = [rest];
+      seg.samples = samples - MAX_FRAME_SAMPLES;
+      samples = MAX_FRAME_SAMPLES;
+    } else {
+      this.queue.shift();
+    }
+    const offset = this.nextOffset;
+    const seq = this.seq++;
+    this.nextOffset += samples;
+    this.queuedSamples -= samples;
+    const started = performance.now();
+    try {
+      await publishDurable(this.bus, this.bus.cat.subjects.audio(this.target.partition, this.target.sessionId), pcm, {
+        kind: 'audio',
+        msgId: `${this.target.sessionId}:a:${seq}`,
+        headers: this.headers({ [HEADER.seq]: String(seq), [HEADER.offset]: String(offset), [HEADER.sentAt]: String(seg.firstAt) }),
+      });
+      metrics.audioPublished.inc();
+      metrics.audioPublishSeconds.observe((performance.now() - started) / 1000);
+    } catch (err) {
+      metrics.audioPublishFailures.inc();
+      this.log.error({ err: errorMessage(err), seq }, 'input audio frame could not be published');
+      this.onError('Input audio could not be queued for processing; some audio was lost.');
+    }
+  }
+
+  private async publishControl(seg: Extract<Segment, { kind: 'control' }>): Promise<void> {
+    this.queue.shift();
+    const seq = this.seq++;
+    try {
+      await publishDurable(this.bus, this.bus.cat.subjects.audio(this.target.partition, this.target.sessionId), encodeJson(seg.ctl), {
+        kind: 'control',
+        msgId: `${this.target.sessionId}:c:${seq}`,
+        headers: this.headers({ [HEADER.seq]: String(seq) }),
+      });
+      seg.done();
+    } catch (err) {
+      seg.done(err as Error);
+    }
+  }
+
+  private headers(extra: Record<string, string>): Record<string, string> {
+    return { [HEADER.session]: this.target.sessionId, [HEADER.gateway]: this.target.gatewayId, [HEADER.tenant]: this.target.tenantId, ...extra };
+  }
+}

@@ -1,0 +1,271 @@
+// One Realtime session: its effective config, conversation, input-audio pipe onto the bus and the
+// responses it runs. Client events arrive through client-events.ts, stage events through
+// outbox-events.ts; this file holds the state and the operations both of them use.
+import { G711Decoder, type G711Law } from '../lib/audio/index.ts';
+import type { ParleyConfig } from '../lib/config.ts';
+import { ClientRequestError, errorMessage } from '../lib/errors.ts';
+import { eventIdFactory, newId } from '../lib/ids.ts';
+import type { Logger } from '../lib/logger.ts';
+import { metrics } from '../lib/metrics.ts';
+import type { Bus } from '../lib/nats/bus.ts';
+import type { CancelRegistry } from '../lib/nats/cancellations.ts';
+import { publishJson } from '../lib/nats/publish.ts';
+import type { ConversationItem, ConversationRecord, LlmJob, SessionConfig } from '../schemas/index.ts';
+import { partitionOf } from '../subjects/index.ts';
+import { AudioIngest } from './audio-ingest.ts';
+import type { Connection } from './connection.ts';
+import { Conversation, toPersisted } from './conversation.ts';
+import type { Dialect } from './dialect.ts';
+import { ResponseRun, type ResponseHost } from './response.ts';
+
+const TRANSCRIPT_WAIT_MS = 20_000;
+
+export interface SessionDeps {
+  readonly bus: Bus;
+  readonly config: ParleyConfig;
+  readonly cancels: CancelRegistry;
+  readonly gatewayId: string;
+  readonly log: Logger;
+}
+
+export interface ResponseOptions {
+  readonly conversation: 'auto' | 'none';
+  readonly audio: boolean;
+  readonly voice: string;
+  readonly instructions: string;
+  readonly tools: SessionConfig['tools'];
+  readonly toolChoice: SessionConfig['tool_choice'];
+  readonly temperature: number;
+  readonly maxOutputTokens: number | 'inf';
+  readonly metadata: Record<string, string> | null;
+  /** Explicit context (`response.input`); the conversation otherwise. */
+  readonly input: ConversationItem[] | null;
+  readonly outputFormat: SessionConfig['output_format'];
+}
+
+/** Wall-clock marks of the current turn, for the per-phase latency histograms. */
+interface TurnClock {
+  speechStoppedAt?: number;
+  speechEndAt?: number;
+  transcriptAt?: number;
+  textAt?: number;
+}
+
+export class RealtimeSession {
+  readonly id: string;
+  readonly conversationId = newId('conv');
+  readonly conversation = new Conversation();
+  readonly ingest: AudioIngest;
+  readonly responses = new Map<string, ResponseRun>();
+  readonly log: Logger;
+  /** The response writing to the default conversation, if any (only one at a time). */
+  activeResponse: ResponseRun | null = null;
+  audioProduced = false;
+  closed = false;
+  turn: TurnClock = {};
+  /** Transcripts that arrived before their commit (bounded: cleared on use, capped below). */
+  readonly earlyTranscripts = new Map<string, { transcript: string; seconds: number }>();
+  private readonly nextEventId = eventIdFactory();
+  private g711: { law: G711Law; decoder: G711Decoder } | undefined;
+  private readonly expiryTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly deps: SessionDeps,
+    readonly conn: Connection,
+    readonly dialect: Dialect,
+    public config: SessionConfig,
+    readonly tenantId: string,
+  ) {
+    this.id = config.id;
+    this.log = deps.log.child({ session_id: this.id, tenant: tenantId });
+    this.ingest = new AudioIngest(
+      deps.bus,
+      { sessionId: this.id, gatewayId: deps.gatewayId, tenantId, partition: partitionOf(this.id, deps.bus.cat.partitions) },
+      { frameMs: deps.config.gateway.audioFrameMs, maxQueuedMs: 30_000 },
+      this.log,
+      (message) => this.sendError(new ClientRequestError('audio_ingest_failed', message), null, 'server_error'),
+    );
+    this.expiryTimer = setTimeout(() => this.expire(), Math.max(0, config.expires_at * 1000 - Date.now()));
+    this.expiryTimer.unref();
+  }
+
+  /** G.711 input (8 kHz) to the bus's 24 kHz PCM16, with filter state kept across appends. */
+  decodeG711(law: G711Law, bytes: Uint8Array): Uint8Array {
+    if (!this.g711 || this.g711.law !== law) this.g711 = { law, decoder: new G711Decoder(law) };
+    return this.g711.decoder.decode(bytes);
+  }
+
+  /** Send a GA-shaped event through the connection's dialect. */
+  send(event: Record<string, unknown>): void {
+    if (this.closed) return;
+    const rendered = this.dialect.render({ ...event, event_id: this.nextEventId() });
+    if (!rendered) return;
+    metrics.serverEvents.inc({ type: rendered['type'] as string });
+    this.conn.sendText(JSON.stringify(rendered));
+  }
+
+  sendError(err: ClientRequestError, clientEventId: string | null, type: 'invalid_request_error' | 'server_error' = err.kind): void {
+    metrics.clientErrors.inc({ code: err.code });
+    this.send({ type: 'error', error: { type, code: err.code, message: err.message, param: err.param, event_id: clientEventId } });
+  }
+
+  sendSession(kind: 'session.created' | 'session.updated'): void {
+    this.send({ type: kind, session: this.dialect.renderSession(this.config) });
+  }
+
+  /** Tell the VAD owner (in order with audio) how this session detects turns. */
+  pushInputConfig(): Promise<void> {
+    return this.ingest.control({ op: 'config', turnDetection: this.config.turn_detection, transcription: this.config.transcription, tenantId: this.tenantId });
+  }
+
+  record(rec: ConversationRecord, msgId: string): void {
+    publishJson(this.deps.bus, this.deps.bus.cat.subjects.conversation(this.id), rec, { msgId }).catch((err: unknown) =>
+      this.log.error({ err: errorMessage(err), kind: rec.kind }, 'conversation record could not be published'),
+    );
+  }
+
+  /** Persist the current state of an item (a new version each time). */
+  persistItem(item: ConversationItem): void {
+    const entry = this.conversation.get(item.id);
+    if (!entry) return;
+    const version = ++entry.meta.version;
+    this.record(
+      { kind: 'item.upserted', sessionId: this.id, tenantId: this.tenantId, item: toPersisted(item), position: entry.meta.position, version, at: Date.now() },
+      `${this.id}:item:${item.id}:${version}`,
+    );
+  }
+
+  /** Add an item to the conversation and announce it (`added` + `done` in GA, `created` in beta). */
+  addItem(item: ConversationItem, previousId: string | null | undefined, meta: { utteranceChunks?: number; transcriptPending?: boolean } = {}): void {
+    const prev = this.conversation.insert(item, previousId, meta);
+    this.send({ type: 'conversation.item.added', previous_item_id: prev, item });
+    this.send({ type: 'conversation.item.done', previous_item_id: prev, item });
+    this.persistItem(item);
+  }
+
+  createResponse(opts: ResponseOptions): ResponseRun {
+    const run: ResponseRun = new ResponseRun(
+      {
+        id: newId('resp'),
+        messageItemId: newId('item'),
+        conversation: opts.conversation,
+        audio: opts.audio,
+        voice: opts.voice,
+        outputFormat: opts.outputFormat,
+        maxOutputTokens: opts.maxOutputTokens,
+        metadata: opts.metadata,
+        conversationId: this.conversationId,
+      },
+      this.responseHost(),
+    );
+    this.responses.set(run.id, run);
+    if (opts.conversation === 'auto') this.activeResponse = run;
+    run.start();
+    const pending = new Set(this.conversation.pendingTranscripts());
+    const context = () => this.conversation.context(this.deps.config.gateway.contextMaxChars, opts.input ?? undefined);
+    const dispatch = () => this.dispatchLlm(run, opts, context());
+    if (opts.input !== null || pending.size === 0) dispatch();
+    else {
+      this.waiting.push({ run, pending, dispatch });
+      // A transcript that never comes (STT down) must not hold the response forever.
+      setTimeout(dispatch, TRANSCRIPT_WAIT_MS).unref();
+    }
+    return run;
+  }
+
+  /** Responses waiting for transcripts of items said before they were created. */
+  private waiting: Array<{ run: ResponseRun; pending: Set<string>; dispatch: () => void }> = [];
+
+  transcriptSettled(itemId: string): void {
+    const ready = this.waiting.filter((w) => w.pending.delete(itemId) && w.pending.size === 0);
+    this.waiting = this.waiting.filter((w) => w.pending.size > 0 && w.run.active);
+    for (const w of ready) if (w.run.active) w.dispatch();
+  }
+
+  private dispatchLlm(run: ResponseRun, opts: ResponseOptions, context: LlmJob['context']): void {
+    if (!run.active || run.dispatched) return;
+    run.dispatched = true;
+    const choice = opts.toolChoice;
+    const job: LlmJob = {
+      sessionId: this.id,
+      gatewayId: this.deps.gatewayId,
+      tenantId: this.tenantId,
+      responseId: run.id,
+      itemId: run.p.messageItemId,
+      audio: opts.audio,
+      instructions: opts.instructions,
+      voice: opts.voice,
+      speed: this.config.speed,
+      tools: opts.tools.map((t) => ({ name: t.name, description: t.description ?? '', parameters: (t.parameters ?? { type: 'object', properties: {} }) as Record<string, unknown> })),
+      toolChoice: typeof choice === 'string' ? choice : { name: choice.name },
+      temperature: this.config.temperature,
+      maxOutputTokens: opts.maxOutputTokens === 'inf' ? null : opts.maxOutputTokens,
+      context,
+      createdAt: Date.now(),
+    };
+    publishJson(this.deps.bus, this.deps.bus.cat.subjects.llmJob(this.id), job, { msgId: `llm:${run.id}` }).catch((err: unknown) => {
+      this.log.error({ err: errorMessage(err), response: run.id }, 'llm job could not be queued');
+      this.sendError(new ClientRequestError('response_dispatch_failed', 'The response could not be started: the processing pipeline is unavailable.'), null, 'server_error');
+      run.fail('response_dispatch_failed');
+    });
+  }
+
+  cancelResponse(run: ResponseRun, reason: 'turn_detected' | 'client_cancelled'): void {
+    if (!run.active) return;
+    this.deps.cancels.publish({ sessionId: this.id, responseId: run.id, reason });
+    run.cancel(reason);
+  }
+
+  private responseHost(): ResponseHost {
+    return {
+      emit: (ev) => this.send(ev),
+      insertItem: (item) => this.conversation.insert(item, undefined),
+      itemChanged: (item, extra) => {
+        const entry = this.conversation.get(item.id);
+        if (entry && extra?.audioMs !== undefined) entry.meta.audioMs = extra.audioMs;
+        this.persistItem(item);
+      },
+      firstText: () => {
+        this.turn.textAt = Date.now();
+        if (this.turn.transcriptAt) metrics.turnPhaseSeconds.observe({ phase: 'llm' }, (this.turn.textAt - this.turn.transcriptAt) / 1000);
+      },
+      firstAudio: () => {
+        this.audioProduced = true;
+        const now = Date.now();
+        if (this.turn.textAt) metrics.turnPhaseSeconds.observe({ phase: 'tts' }, (now - this.turn.textAt) / 1000);
+        if (this.turn.speechEndAt) metrics.turnPhaseSeconds.observe({ phase: 'total' }, (now - this.turn.speechEndAt) / 1000);
+        this.turn = {};
+      },
+      finished: (run) => {
+        this.responses.delete(run.id);
+        if (this.activeResponse === run) this.activeResponse = null;
+        metrics.responses.inc({ status: run.status });
+        if (run.p.conversation === 'auto' || run.status !== 'cancelled') this.sendRateLimits();
+      },
+    };
+  }
+
+  private sendRateLimits(): void {
+    this.send({ type: 'rate_limits.updated', rate_limits: [{ name: 'tokens', limit: 1_000_000, remaining: 1_000_000, reset_seconds: 60 }] });
+  }
+
+  private expire(): void {
+    if (this.closed) return;
+    const minutes = Math.round(this.deps.config.gateway.sessionMaxMs / 60_000);
+    this.sendError(new ClientRequestError('session_expired', `Your session hit the maximum duration of ${minutes} minutes.`), null);
+    this.conn.close(1000, 'session_expired');
+  }
+
+  /** The socket closed: stop everything this session started. */
+  async close(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.expiryTimer);
+    for (const run of this.responses.values()) {
+      if (run.active) this.deps.cancels.publish({ sessionId: this.id, responseId: run.id, reason: 'session_closed' });
+    }
+    this.responses.clear();
+    this.record({ kind: 'session.closed', sessionId: this.id, reason, at: Date.now() }, `${this.id}:closed`);
+    await this.ingest.close();
+  }
+}

@@ -1,0 +1,177 @@
+// Streaming rational resampler for PCM16 mono (polyphase Kaiser-windowed sinc).
+// Owns the chunk-boundary bookkeeping: history carried between pushes, the
+// current polyphase phase, odd bytes split across chunks, and the end-of-stream
+// tail, so that any chunking of a stream yields exactly the bytes a single
+// one-shot call would.
+
+import { polyphaseFilterFor, type PolyphaseFilter, type ResampleQuality } from './polyphase-filter.ts';
+
+export type { ResampleQuality } from './polyphase-filter.ts';
+
+export interface ResamplerOptions {
+  /** 'good' (default): 80 dB stopband, flat to 85% of Nyquist. 'fast': 60 dB, flat to 75%, about half the taps. */
+  quality?: ResampleQuality;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class Resampler {
+  readonly fromRate: number;
+  readonly toRate: number;
+  /** null when fromRate === toRate: push() then hands the input straight back. */
+  private readonly filter: PolyphaseFilter | null;
+  private history = new Float64Array(0);
+  private historyLength = 0;
+  /** Index in `history` of the first tap of the next output sample. */
+  private tapStart = 0;
+  private phase = 0;
+  private inputSamples = 0;
+  private outputSamples = 0;
+  /** Low byte of a sample whose high byte has not arrived yet, or -1. */
+  private pendingByte = -1;
+
+  constructor(fromRate: number, toRate: number, opts: ResamplerOptions = {}) {
+    for (const rate of [fromRate, toRate]) {
+      if (!Number.isInteger(rate) || rate <= 0) throw new RangeError(`Resampler: sample rate must be a positive integer, got ${rate}`);
+    }
+    this.fromRate = fromRate;
+    this.toRate = toRate;
+    this.filter = fromRate === toRate ? null : polyphaseFilterFor(fromRate, toRate, opts.quality ?? 'good');
+    this.reset();
+  }
+
+  /** Resamples the next chunk. Output lags input by the filter half-width (about 2 ms for 24k->16k). */
+  push(pcm16: Uint8Array): Uint8Array {
+    if (!this.filter) return pcm16;
+    this.append(pcm16);
+    return this.drain(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Ends the stream: emits the tail so the total output is round(inputSamples * to / from)
+   * samples, then resets so the instance can start a new stream.
+   */
+  flush(): Uint8Array {
+    if (!this.filter) return EMPTY;
+    const f = this.filter;
+    const target = Math.floor((2 * this.inputSamples * f.up + f.down) / (2 * f.down));
+    // Zero padding stands in for the samples after the end of the stream.
+    this.ensureCapacity(this.historyLength + f.taps);
+    this.history.fill(0, this.historyLength, this.historyLength + f.taps);
+    this.historyLength += f.taps;
+    const tail = this.drain(Math.max(0, target - this.outputSamples));
+    this.reset();
+    return tail;
+  }
+
+  /** Drops all buffered state, as if freshly constructed. */
+  reset(): void {
+    const halfWidth = this.filter?.halfWidth ?? 1;
+    // Zeros before the first sample, so output 0 can be centred on input 0.
+    this.historyLength = halfWidth - 1;
+    this.ensureCapacity(this.historyLength);
+    this.history.fill(0, 0, this.historyLength);
+    this.tapStart = 0;
+    this.phase = 0;
+    this.inputSamples = 0;
+    this.outputSamples = 0;
+    this.pendingByte = -1;
+  }
+
+  private append(bytes: Uint8Array): void {
+    let byteIndex = 0;
+    let count = 0;
+    const carried = this.pendingByte >= 0 ? 1 : 0;
+    const available = bytes.length + carried;
+    const samples = available >> 1;
+    this.ensureCapacity(this.historyLength + samples);
+    const h = this.history;
+    let w = this.historyLength;
+    if (carried && samples > 0) {
+      h[w++] = (((this.pendingByte | ((bytes[0] as number) << 8)) << 16) >> 16);
+      byteIndex = 1;
+      count = 1;
+      this.pendingByte = -1;
+    }
+    for (; count < samples; count++, byteIndex += 2) {
+      h[w++] = ((((bytes[byteIndex] as number) | ((bytes[byteIndex + 1] as number) << 8)) << 16) >> 16);
+    }
+    if (byteIndex < bytes.length) this.pendingByte = bytes[byteIndex] as number;
+    this.historyLength = w;
+    this.inputSamples += samples;
+  }
+
+  /** Computes every output whose taps are all buffered (at most `limit`), then discards consumed history. */
+  private drain(limit: number): Uint8Array {
+    const f = this.filter as PolyphaseFilter;
+    const { up, down, taps, coeffs } = f;
+    // Largest input advance r (from tapStart) that still has a full window buffered.
+    const room = this.historyLength - taps - this.tapStart;
+    let count = room < 0 ? 0 : Math.floor(((room + 1) * up - this.phase + down - 1) / down);
+    if (count > limit) count = limit;
+    if (count <= 0) return EMPTY;
+
+    const out = new Uint8Array(count * 2);
+    const h = this.history;
+    const stepWhole = Math.floor(down / up);
+    const stepFrac = down % up;
+    let start = this.tapStart;
+    let phase = this.phase;
+    for (let n = 0, o = 0; n < count; n++, o += 2) {
+      const base = phase * taps;
+      // Four independent accumulators shorten the floating-point dependency
+      // chain: ~20% faster in V8 than one running sum (see bench-resample.ts).
+      let acc0 = 0;
+      let acc1 = 0;
+      let acc2 = 0;
+      let acc3 = 0;
+      let k = 0;
+      for (; k + 3 < taps; k += 4) {
+        acc0 += (coeffs[base + k] as number) * (h[start + k] as number);
+        acc1 += (coeffs[base + k + 1] as number) * (h[start + k + 1] as number);
+        acc2 += (coeffs[base + k + 2] as number) * (h[start + k + 2] as number);
+        acc3 += (coeffs[base + k + 3] as number) * (h[start + k + 3] as number);
+      }
+      for (; k < taps; k++) acc0 += (coeffs[base + k] as number) * (h[start + k] as number);
+      const acc = acc0 + acc1 + (acc2 + acc3);
+      let v = Math.round(acc);
+      if (v > 32767) v = 32767;
+      else if (v < -32768) v = -32768;
+      out[o] = v & 0xff;
+      out[o + 1] = (v >> 8) & 0xff;
+      start += stepWhole;
+      phase += stepFrac;
+      if (phase >= up) {
+        phase -= up;
+        start++;
+      }
+    }
+    this.phase = phase;
+    this.outputSamples += count;
+    // Slide the still-needed history to the front so the buffer never grows with stream length.
+    h.copyWithin(0, start, this.historyLength);
+    this.historyLength -= start;
+    this.tapStart = 0;
+    return out;
+  }
+
+  private ensureCapacity(samples: number): void {
+    if (samples <= this.history.length) return;
+    const grown = new Float64Array(Math.max(samples, this.history.length * 2, 1024));
+    grown.set(this.history.subarray(0, this.historyLength));
+    this.history = grown;
+  }
+}
+
+/** One-shot resample of a whole PCM16 buffer. Identity returns the input unchanged (same object). */
+export function resamplePcm16(pcm16: Uint8Array, fromRate: number, toRate: number, opts?: ResamplerOptions): Uint8Array {
+  if (fromRate === toRate) return pcm16;
+  const r = new Resampler(fromRate, toRate, opts);
+  const body = r.push(pcm16);
+  const tail = r.flush();
+  if (tail.length === 0) return body;
+  const out = new Uint8Array(body.length + tail.length);
+  out.set(body, 0);
+  out.set(tail, body.length);
+  return out;
+}

@@ -1,0 +1,261 @@
+// The one typed configuration of Parley: every tunable, read from the environment once in main(),
+// validated, frozen. Nothing else reads process.env. Durations are milliseconds (`…Ms`).
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from './errors.ts';
+
+export type SttEngineName = 'pocketsphinx' | 'openai';
+export type LlmEngineName = 'echo' | 'openai';
+export type TtsEngineName = 'espeak' | 'openai';
+
+export interface ApiKeyEntry {
+  readonly key: string;
+  readonly tenantId: string;
+}
+
+export interface ParleyConfig {
+  readonly instanceId: string;
+  readonly dataDir: string;
+  readonly logLevel: string;
+  readonly nats: {
+    /** Unset: the embedded launcher spawns nats-server on a free port. */
+    readonly url: string | undefined;
+    readonly prefix: string;
+    readonly replicas: number;
+    readonly partitions: number;
+    readonly audioMaxAgeMs: number;
+    readonly outboxMaxAgeMs: number;
+    readonly conversationMaxAgeMs: number;
+    readonly jobMaxDeliver: number;
+    readonly natsServerBin: string;
+  };
+  readonly gateway: {
+    readonly host: string;
+    readonly port: number;
+    readonly tlsPort: number;
+    readonly tlsCertFile: string | undefined;
+    readonly tlsKeyFile: string | undefined;
+    readonly apiKeys: readonly ApiKeyEntry[];
+    readonly defaultModel: string;
+    readonly maxConnections: number;
+    readonly admissionPerSecond: number;
+    readonly maxMessageBytes: number;
+    readonly maxBackpressureBytes: number;
+    readonly pingIntervalMs: number;
+    readonly sessionMaxMs: number;
+    readonly audioFrameMs: number;
+    readonly inputBufferMaxMs: number;
+    readonly contextMaxChars: number;
+    readonly ephemeralKeyTtlMs: number;
+  };
+  readonly vad: {
+    readonly modelPath: string | undefined;
+    readonly maxBatch: number;
+    readonly maxUtteranceMs: number;
+  };
+  readonly stt: {
+    readonly engine: SttEngineName;
+    readonly baseUrl: string | undefined;
+    readonly apiKey: string | undefined;
+    readonly model: string;
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+  };
+  readonly llm: {
+    readonly engine: LlmEngineName;
+    readonly baseUrl: string | undefined;
+    readonly apiKey: string | undefined;
+    readonly model: string;
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+  };
+  readonly tts: {
+    readonly engine: TtsEngineName;
+    readonly baseUrl: string | undefined;
+    readonly apiKey: string | undefined;
+    readonly model: string;
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+  };
+  readonly db: {
+    /** Unset: PGlite (Postgres in WASM) under dataDir. */
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    readonly schema: string | undefined;
+  };
+  readonly otel: {
+    readonly endpoint: string | undefined;
+    readonly serviceName: string;
+  };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const v = env[name];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+function opt(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got '${raw}'`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
+  }
+  return raw as T;
+}
+
+/** `key1:tenantA,key2:tenantB`; a key without a tenant belongs to tenant `default`. */
+export function parseApiKeys(raw: string | undefined): ApiKeyEntry[] {
+  if (!raw) return [];
+  const entries: ApiKeyEntry[] = [];
+  for (const part of raw.split(',')) {
+    const trimmed = part.trim();
+    if (!trimmed) continue;
+    const colon = trimmed.lastIndexOf(':');
+    const key = colon > 0 ? trimmed.slice(0, colon) : trimmed;
+    const tenantId = colon > 0 ? trimmed.slice(colon + 1) : 'default';
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(tenantId)) {
+      throw new ConfigError(`PARLEY_API_KEYS: tenant '${tenantId}' must match [A-Za-z0-9_-]{1,64}`);
+    }
+    if (key.length < 8) throw new ConfigError('PARLEY_API_KEYS: every key must be at least 8 characters');
+    entries.push({ key, tenantId });
+  }
+  return entries;
+}
+
+export function loadConfig(env: Env = process.env): ParleyConfig {
+  const dataDir = path.resolve(str(env, 'PARLEY_DATA_DIR', '.parley'));
+  const openAiBase = opt(env, 'OPENAI_BASE_URL');
+  const openAiKey = opt(env, 'OPENAI_API_KEY');
+  const llmDefault: LlmEngineName = openAiBase || openAiKey ? 'openai' : 'echo';
+  const prefix = str(env, 'PARLEY_NATS_PREFIX', 'parley');
+  if (!/^[a-z][a-z0-9_]{0,30}$/.test(prefix)) {
+    throw new ConfigError(`PARLEY_NATS_PREFIX must match [a-z][a-z0-9_]{0,30}, got '${prefix}'`);
+  }
+  const config: ParleyConfig = {
+    instanceId: str(env, 'PARLEY_INSTANCE_ID', `${os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 24)}-${process.pid}`),
+    dataDir,
+    logLevel: str(env, 'PARLEY_LOG_LEVEL', 'info'),
+    nats: {
+      url: opt(env, 'NATS_URL'),
+      prefix,
+      replicas: int(env, 'PARLEY_NATS_REPLICAS', 1, 1, 5),
+      partitions: int(env, 'PARLEY_PARTITIONS', 16, 1, 1024),
+      audioMaxAgeMs: int(env, 'PARLEY_AUDIO_MAX_AGE_MS', 120_000, 10_000, 3_600_000),
+      outboxMaxAgeMs: int(env, 'PARLEY_OUTBOX_MAX_AGE_MS', 300_000, 10_000, 3_600_000),
+      conversationMaxAgeMs: int(env, 'PARLEY_CONVERSATION_MAX_AGE_MS', 7 * 24 * 3_600_000, 60_000, 365 * 24 * 3_600_000),
+      jobMaxDeliver: int(env, 'PARLEY_JOB_MAX_DELIVER', 5, 1, 100),
+      natsServerBin: str(env, 'PARLEY_NATS_SERVER_BIN', 'nats-server'),
+    },
+    gateway: {
+      host: str(env, 'PARLEY_HOST', '0.0.0.0'),
+      port: int(env, 'PARLEY_PORT', 8080, 0, 65535),
+      tlsPort: int(env, 'PARLEY_TLS_PORT', 8443, 0, 65535),
+      tlsCertFile: opt(env, 'PARLEY_TLS_CERT'),
+      tlsKeyFile: opt(env, 'PARLEY_TLS_KEY'),
+      apiKeys: parseApiKeys(opt(env, 'PARLEY_API_KEYS')),
+      defaultModel: str(env, 'PARLEY_DEFAULT_MODEL', 'gpt-realtime'),
+      maxConnections: int(env, 'PARLEY_MAX_CONNECTIONS', 19_000, 1, 10_000_000),
+      admissionPerSecond: int(env, 'PARLEY_ADMISSION_PER_SECOND', 100, 1, 1_000_000),
+      maxMessageBytes: int(env, 'PARLEY_MAX_MESSAGE_BYTES', 24 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+      maxBackpressureBytes: int(env, 'PARLEY_MAX_BACKPRESSURE_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+      pingIntervalMs: int(env, 'PARLEY_PING_INTERVAL_MS', 20_000, 1_000, 3_600_000),
+      sessionMaxMs: int(env, 'PARLEY_SESSION_MAX_MS', 60 * 60_000, 1_000, 24 * 3_600_000),
+      audioFrameMs: int(env, 'PARLEY_AUDIO_FRAME_MS', 40, 10, 1_000),
+      inputBufferMaxMs: int(env, 'PARLEY_INPUT_BUFFER_MAX_MS', 10 * 60_000, 1_000, 3_600_000),
+      contextMaxChars: int(env, 'PARLEY_CONTEXT_MAX_CHARS', 60_000, 1_000, 10_000_000),
+      ephemeralKeyTtlMs: int(env, 'PARLEY_EPHEMERAL_KEY_TTL_MS', 600_000, 10_000, 7_200_000),
+    },
+    vad: {
+      modelPath: opt(env, 'PARLEY_VAD_MODEL'),
+      maxBatch: int(env, 'PARLEY_VAD_MAX_BATCH', 128, 1, 4096),
+      maxUtteranceMs: int(env, 'PARLEY_VAD_MAX_UTTERANCE_MS', 60_000, 1_000, 3_600_000),
+    },
+    stt: {
+      engine: oneOf(env, 'PARLEY_STT_ENGINE', ['pocketsphinx', 'openai'] as const, 'pocketsphinx'),
+      baseUrl: opt(env, 'PARLEY_STT_BASE_URL') ?? openAiBase,
+      apiKey: opt(env, 'PARLEY_STT_API_KEY') ?? openAiKey,
+      model: str(env, 'PARLEY_STT_MODEL', 'whisper-1'),
+      timeoutMs: int(env, 'PARLEY_STT_TIMEOUT_MS', 30_000, 100, 600_000),
+      concurrency: int(env, 'PARLEY_STT_CONCURRENCY', 2, 1, 1024),
+    },
+    llm: {
+      engine: oneOf(env, 'PARLEY_LLM_ENGINE', ['echo', 'openai'] as const, llmDefault),
+      baseUrl: openAiBase,
+      apiKey: openAiKey,
+      model: str(env, 'PARLEY_LLM_MODEL', 'gpt-4o-mini'),
+      timeoutMs: int(env, 'PARLEY_LLM_TIMEOUT_MS', 30_000, 100, 600_000),
+      concurrency: int(env, 'PARLEY_LLM_CONCURRENCY', 64, 1, 10_000),
+    },
+    tts: {
+      engine: oneOf(env, 'PARLEY_TTS_ENGINE', ['espeak', 'openai'] as const, 'espeak'),
+      baseUrl: opt(env, 'PARLEY_TTS_BASE_URL') ?? openAiBase,
+      apiKey: opt(env, 'PARLEY_TTS_API_KEY') ?? openAiKey,
+      model: str(env, 'PARLEY_TTS_MODEL', 'gpt-4o-mini-tts'),
+      timeoutMs: int(env, 'PARLEY_TTS_TIMEOUT_MS', 30_000, 100, 600_000),
+      concurrency: int(env, 'PARLEY_TTS_CONCURRENCY', 4, 1, 1024),
+    },
+    db: {
+      url: opt(env, 'DATABASE_URL'),
+      poolSize: int(env, 'PARLEY_DB_POOL_SIZE', 10, 1, 1000),
+      schema: opt(env, 'PARLEY_DB_SCHEMA'),
+    },
+    otel: {
+      endpoint: opt(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+      serviceName: str(env, 'OTEL_SERVICE_NAME', 'parley'),
+    },
+  };
+  if (config.stt.engine === 'openai' && !config.stt.baseUrl && !config.stt.apiKey) {
+    throw new ConfigError('PARLEY_STT_ENGINE=openai needs PARLEY_STT_BASE_URL or OPENAI_BASE_URL (or an API key for api.openai.com)');
+  }
+  if (config.tts.engine === 'openai' && !config.tts.baseUrl && !config.tts.apiKey) {
+    throw new ConfigError('PARLEY_TTS_ENGINE=openai needs PARLEY_TTS_BASE_URL or OPENAI_BASE_URL (or an API key for api.openai.com)');
+  }
+  if ((config.gateway.tlsCertFile === undefined) !== (config.gateway.tlsKeyFile === undefined)) {
+    throw new ConfigError('PARLEY_TLS_CERT and PARLEY_TLS_KEY must be set together');
+  }
+  return deepFreeze(config);
+}
+
+/** Overrides for tests and the embedded launcher, merged over a loaded config. */
+export function withOverrides(base: ParleyConfig, patch: DeepPartial<ParleyConfig>): ParleyConfig {
+  return deepFreeze(merge(structuredClone(base) as unknown as Record<string, unknown>, patch) as unknown as ParleyConfig);
+}
+
+export type DeepPartial<T> = { -readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+function merge(target: Record<string, unknown>, patch: object): Record<string, unknown> {
+  for (const [k, v] of Object.entries(patch)) {
+    const cur = target[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) {
+      merge(cur as Record<string, unknown>, v);
+    } else if (v !== undefined) {
+      target[k] = v;
+    }
+  }
+  return target;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

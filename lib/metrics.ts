@@ -1,0 +1,105 @@
+// Every Prometheus metric Parley exports, defined once. Histogram buckets are chosen around the
+// latency budgets (seed 000): STT first token < 100 ms, LLM first token < 500 ms, TTS first audio
+// < 550 ms, platform overhead < 15 ms. Durations are observed in seconds (Prometheus convention).
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+
+const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const PHASE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
+
+let defaultsCollected = false;
+export function collectProcessMetrics(): void {
+  if (defaultsCollected) return;
+  defaultsCollected = true;
+  collectDefaultMetrics({ register: registry, prefix: 'parley_' });
+}
+
+export const metrics = {
+  connectionsActive: new Gauge({ name: 'parley_connections_active', help: 'Open Realtime WebSocket connections', registers: [registry] }),
+  connections: new Counter({
+    name: 'parley_connections_total',
+    help: 'Realtime connection attempts by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  clientEvents: new Counter({
+    name: 'parley_client_events_total',
+    help: 'Client events received, by type (unknown types counted as "unknown")',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  }),
+  serverEvents: new Counter({ name: 'parley_server_events_total', help: 'Server events sent, by type', labelNames: ['type'] as const, registers: [registry] }),
+  clientErrors: new Counter({ name: 'parley_client_errors_total', help: 'error events sent to clients, by code', labelNames: ['code'] as const, registers: [registry] }),
+  wsMessageSeconds: new Histogram({
+    name: 'parley_ws_message_seconds',
+    help: 'Time to handle one client WebSocket message',
+    buckets: FAST_BUCKETS,
+    registers: [registry],
+  }),
+  backpressureDrops: new Counter({ name: 'parley_ws_backpressure_closed_total', help: 'Sessions closed because the client could not keep up', registers: [registry] }),
+  audioPublished: new Counter({ name: 'parley_audio_frames_published_total', help: 'Input audio frames published to JetStream', registers: [registry] }),
+  audioPublishFailures: new Counter({ name: 'parley_audio_publish_failures_total', help: 'Input audio frame publishes that failed after retries', registers: [registry] }),
+  audioPublishSeconds: new Histogram({ name: 'parley_audio_publish_seconds', help: 'PubAck latency of input audio frames', buckets: FAST_BUCKETS, registers: [registry] }),
+  vadBatchSize: new Histogram({ name: 'parley_vad_batch_size', help: 'Silero chunks per batched inference', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] }),
+  vadInferenceSeconds: new Histogram({ name: 'parley_vad_inference_seconds', help: 'Silero batched inference time', buckets: FAST_BUCKETS, registers: [registry] }),
+  vadLagSeconds: new Histogram({
+    name: 'parley_vad_lag_seconds',
+    help: 'Audio frame age when the VAD finished processing it (publish at gateway -> decision)',
+    buckets: FAST_BUCKETS,
+    registers: [registry],
+  }),
+  vadSessions: new Gauge({ name: 'parley_vad_sessions', help: 'Sessions with VAD state held by this worker', registers: [registry] }),
+  partitionsOwned: new Gauge({ name: 'parley_partitions_owned', help: 'Audio partitions this worker holds a lease on', labelNames: ['stage'] as const, registers: [registry] }),
+  stageJobs: new Counter({ name: 'parley_stage_jobs_total', help: 'Stage jobs by outcome', labelNames: ['stage', 'outcome'] as const, registers: [registry] }),
+  stageInflight: new Gauge({ name: 'parley_stage_inflight', help: 'Jobs in progress per stage', labelNames: ['stage'] as const, registers: [registry] }),
+  stageJobSeconds: new Histogram({ name: 'parley_stage_job_seconds', help: 'Job handling time per stage', labelNames: ['stage'] as const, buckets: PHASE_BUCKETS, registers: [registry] }),
+  engineFirstOutputSeconds: new Histogram({
+    name: 'parley_engine_first_output_seconds',
+    help: 'Engine time to first output (STT transcript, LLM token, TTS audio)',
+    labelNames: ['stage', 'engine'] as const,
+    buckets: PHASE_BUCKETS,
+    registers: [registry],
+  }),
+  engineErrors: new Counter({ name: 'parley_engine_errors_total', help: 'Engine failures', labelNames: ['stage', 'engine', 'code'] as const, registers: [registry] }),
+  ttsRealtimeFactor: new Histogram({
+    name: 'parley_tts_realtime_factor',
+    help: 'Audio seconds produced per second of synthesis',
+    labelNames: ['engine'] as const,
+    buckets: [0.5, 1, 2, 5, 10, 20, 50, 100],
+    registers: [registry],
+  }),
+  turnPhaseSeconds: new Histogram({
+    name: 'parley_turn_phase_seconds',
+    help: 'Per-turn latency phases measured at the gateway: speech_stopped->transcript (stt), ->first text (llm), ->first audio (tts), end of speech->first audio (total)',
+    labelNames: ['phase'] as const,
+    buckets: PHASE_BUCKETS,
+    registers: [registry],
+  }),
+  responses: new Counter({ name: 'parley_responses_total', help: 'Responses by final status', labelNames: ['status'] as const, registers: [registry] }),
+  persistRows: new Counter({ name: 'parley_persist_rows_total', help: 'Conversation records written to the database', labelNames: ['kind'] as const, registers: [registry] }),
+  persistBatchSeconds: new Histogram({ name: 'parley_persist_batch_seconds', help: 'Database write time per batch', buckets: FAST_BUCKETS, registers: [registry] }),
+  natsStatus: new Counter({ name: 'parley_nats_status_events_total', help: 'NATS connection status events', labelNames: ['type'] as const, registers: [registry] }),
+  deadLetters: new Counter({ name: 'parley_dead_letters_total', help: 'Messages parked after exhausting their deliveries', labelNames: ['stage'] as const, registers: [registry] }),
+  unhandled: new Counter({ name: 'parley_unhandled_rejections_total', help: 'Unhandled promise rejections and uncaught exceptions', registers: [registry] }),
+};
+
+export function secondsSince(startMs: number): number {
+  return (performance.now() - startMs) / 1000;
+}
+
+// Metrics gathered elsewhere (worker threads) and merged into /metrics.
+const extraSources = new Set<() => unknown[]>();
+
+export function addMetricsSource(source: () => unknown[]): () => void {
+  extraSources.add(source);
+  return () => extraSources.delete(source);
+}
+
+/** Prometheus text of this process plus every added source (worker threads). */
+export async function exposition(): Promise<string> {
+  if (extraSources.size === 0) return registry.metrics();
+  const own = await registry.getMetricsAsJSON();
+  const all = [own, ...[...extraSources].map((s) => s())].filter((m) => Array.isArray(m) && m.length > 0);
+  return AggregatorRegistry.aggregate(all as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
+}

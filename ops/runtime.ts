@@ -1,0 +1,114 @@
+// Runs a set of Parley roles in this process: connects to NATS (or spawns a local nats-server when
+// none is configured), creates the streams, consumers and buckets, starts the stages and the
+// gateway, and stops them in order: stop accepting -> drain sessions -> stop stages -> close NATS.
+import path from 'node:path';
+import type { ParleyConfig } from '../lib/config.ts';
+import type { Logger } from '../lib/logger.ts';
+import { collectProcessMetrics } from '../lib/metrics.ts';
+import { connectBus, type Bus } from '../lib/nats/bus.ts';
+import { ensureTopology, topologyOptionsFrom } from '../lib/nats/topology.ts';
+import type { Stage, StageDeps, StageName } from '../lib/stage.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { createCatalogue } from '../subjects/index.ts';
+import { startGateway, type Gateway } from '../gateway/index.ts';
+import { startVadStage } from '../stages/vad/index.ts';
+import { startSttStage } from '../stages/stt/index.ts';
+import { startLlmStage } from '../stages/llm/index.ts';
+import { startTtsStage } from '../stages/tts/index.ts';
+import { startPersistStage } from '../stages/persist/index.ts';
+import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
+import { startStageThread } from './stage-thread-host.ts';
+import { startHealthServer, type HealthServer } from './health-server.ts';
+
+export type Role = 'gateway' | StageName;
+export const ALL_ROLES: readonly Role[] = ['persist', 'vad', 'stt', 'llm', 'tts', 'gateway'];
+
+export const stageStarters: Record<StageName, (deps: StageDeps) => Promise<Stage>> = {
+  vad: (d) => startVadStage(d),
+  stt: (d) => startSttStage(d),
+  llm: (d) => startLlmStage(d),
+  tts: (d) => startTtsStage(d),
+  persist: (d) => startPersistStage(d),
+};
+
+export interface RunOptions {
+  readonly roles: readonly Role[];
+  /** Run the VAD stage in a worker thread (its ONNX inference would otherwise block the gateway). */
+  readonly vadInThread?: boolean;
+}
+
+export interface Running {
+  readonly config: ParleyConfig;
+  readonly natsUrl: string;
+  readonly bus: Bus;
+  readonly gateway: Gateway | undefined;
+  readonly stages: ReadonlyMap<string, Stage>;
+  readonly healthPort: number | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startRoles(config: ParleyConfig, log: Logger, opts: RunOptions): Promise<Running> {
+  collectProcessMetrics();
+  let nats: NatsServerHandle | undefined;
+  let natsUrl = config.nats.url;
+  if (!natsUrl) {
+    nats = await startNatsServer({ bin: config.nats.natsServerBin, storeDir: path.join(config.dataDir, 'nats') });
+    natsUrl = nats.url;
+    log.info({ url: natsUrl, natsPid: nats.pid }, 'embedded nats-server started');
+  }
+  const catalogue = createCatalogue({ prefix: config.nats.prefix, partitions: config.nats.partitions });
+  const bus = await connectBus({ url: natsUrl, name: `parley-${config.instanceId}`, catalogue, log });
+  const buckets = await ensureTopology(bus, topologyOptionsFrom(config));
+  log.info({ server: bus.serverVersion, prefix: catalogue.prefix, partitions: catalogue.partitions }, 'jetstream topology ready');
+
+  const stages = new Map<string, Stage>();
+  const deps: StageDeps = { config, bus, buckets, log };
+  const stopAll = async () => {
+    for (const s of [...stages.values()].reverse()) await s.stop().catch((err: unknown) => log.error({ stage: s.name, err: errorMessage(err) }, 'stage stop failed'));
+    await bus.close();
+    await nats?.stop();
+  };
+  try {
+    for (const role of opts.roles) {
+      if (role === 'gateway') continue;
+      const stage =
+        role === 'vad' && opts.vadInThread
+          ? await startStageThread('vad', config, natsUrl, log)
+          : await stageStarters[role]({ ...deps, log: log.child({ stage: role }) });
+      stages.set(role, stage);
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const readiness = () => Object.fromEntries([...stages].map(([name, s]) => [name, s.ready()]));
+  let gateway: Gateway | undefined;
+  let health: HealthServer | undefined;
+  try {
+    if (opts.roles.includes('gateway')) {
+      gateway = await startGateway({ config, bus, buckets, log: log.child({ component: 'gateway' }), readiness });
+    } else {
+      health = await startHealthServer({ host: config.gateway.host, port: config.gateway.port, readiness: () => ({ nats: !bus.nc.isClosed(), ...readiness() }) });
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    natsUrl,
+    bus,
+    gateway,
+    stages,
+    healthPort: health?.port,
+    stop() {
+      stopping ??= (async () => {
+        await gateway?.stop();
+        health?.stop();
+        await stopAll();
+      })();
+      return stopping;
+    },
+  };
+}

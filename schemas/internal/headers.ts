@@ -1,0 +1,22 @@
+// NATS header names carried on the bus. Binary audio keeps its metadata here rather than in a JSON
+// envelope, so a frame is published and consumed without any base64 or JSON work.
+export const HEADER = {
+  /** audio | control | event | tts.audio */
+  kind: 'Parley-Kind',
+  session: 'Parley-Session',
+  gateway: 'Parley-Gateway',
+  tenant: 'Parley-Tenant',
+  /** Per-session frame sequence number on the audio subject. */
+  seq: 'Parley-Seq',
+  /** Sample offset of the frame's first sample since the session started (24 kHz). */
+  offset: 'Parley-Offset',
+  /** Wall-clock epoch ms when the gateway published the frame (lag metrics). */
+  sentAt: 'Parley-Sent-At',
+  response: 'Parley-Response',
+  sentence: 'Parley-Sentence',
+  chunk: 'Parley-Chunk',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+} as const;
+
+export type MessageKind = 'audio' | 'control' | 'event' | 'tts.audio';

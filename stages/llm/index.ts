@@ -1,0 +1,152 @@
+// llmStage: one response per job. Streams the engine's tokens to the session's gateway, cuts them
+// into sentences and queues one TTS job per sentence (so the first audio leaves before the answer
+// is finished), reports tool calls, and stops within milliseconds when the response is cancelled.
+import type { ParleyConfig } from '../../lib/config.ts';
+import { EngineError, ParleyError } from '../../lib/errors.ts';
+import { CancelRegistry } from '../../lib/nats/cancellations.ts';
+import { startJobConsumer } from '../../lib/nats/job-consumer.ts';
+import { publishOutbox } from '../../lib/nats/outbox.ts';
+import { publishJson } from '../../lib/nats/publish.ts';
+import { metrics } from '../../lib/metrics.ts';
+import type { Stage, StageDeps } from '../../lib/stage.ts';
+import { ATTR } from '../../lib/tracing.ts';
+import { validators, type LlmJob, type TtsJob } from '../../schemas/index.ts';
+import { createEchoEngine } from './echo-engine.ts';
+import type { LlmEngine } from './engine.ts';
+import { createOpenAiLlmEngine } from './openai-engine.ts';
+import { SentenceSplitter } from './sentence-splitter.ts';
+
+export type { LlmEngine, LlmChunk, LlmRequest } from './engine.ts';
+export { createEchoEngine } from './echo-engine.ts';
+export { SentenceSplitter } from './sentence-splitter.ts';
+
+export const llmEngines = {
+  echo: (_c: ParleyConfig) => createEchoEngine(),
+  openai: (c: ParleyConfig) => createOpenAiLlmEngine({ baseUrl: c.llm.baseUrl, apiKey: c.llm.apiKey, model: c.llm.model, timeoutMs: c.llm.timeoutMs }),
+} satisfies Record<ParleyConfig['llm']['engine'], (c: ParleyConfig) => LlmEngine>;
+
+export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine): Promise<Stage> {
+  const { bus, config, log } = deps;
+  const engine = engineOverride ?? llmEngines[config.llm.engine](config);
+  const cancels = new CancelRegistry(bus);
+  cancels.start();
+
+  async function runResponse(job: LlmJob, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const splitter = new SentenceSplitter();
+    let seq = 0;
+    let sentences = 0;
+    let text = '';
+    let firstOutput = true;
+    const target = { gatewayId: job.gatewayId, sessionId: job.sessionId };
+    const queueSentence = async (sentence: string) => {
+      if (!job.audio) return;
+      const tts: TtsJob = {
+        sessionId: job.sessionId,
+        gatewayId: job.gatewayId,
+        responseId: job.responseId,
+        itemId: job.itemId,
+        sentence: sentences,
+        text: sentence,
+        voice: job.voice,
+        speed: job.speed,
+        createdAt: Date.now(),
+      };
+      sentences++;
+      await publishJson(bus, bus.cat.subjects.ttsJob(job.sessionId), tts, { msgId: `tts:${job.responseId}:${tts.sentence}`, signal });
+    };
+    try {
+      const stream = engine.generate({
+        instructions: job.instructions,
+        context: job.context,
+        tools: job.tools,
+        toolChoice: job.toolChoice,
+        temperature: job.temperature,
+        maxOutputTokens: job.maxOutputTokens,
+        signal,
+      });
+      for await (const chunk of stream) {
+        if (firstOutput && chunk.type !== 'done') {
+          firstOutput = false;
+          metrics.engineFirstOutputSeconds.observe({ stage: 'llm', engine: engine.name }, (performance.now() - started) / 1000);
+        }
+        if (chunk.type === 'text') {
+          text += chunk.delta;
+          await publishOutbox(bus, target, { kind: 'llm.delta', responseId: job.responseId, seq, delta: chunk.delta }, `llm:${job.responseId}:${seq}`, signal);
+          seq++;
+          for (const s of splitter.push(chunk.delta)) await queueSentence(s);
+        } else if (chunk.type === 'tool_call') {
+          await publishOutbox(
+            bus,
+            target,
+            { kind: 'llm.function_call', responseId: job.responseId, index: chunk.index, callId: chunk.callId, name: chunk.name, arguments: chunk.arguments },
+            `llm:${job.responseId}:call:${chunk.index}`,
+            signal,
+          );
+        } else {
+          const rest = splitter.flush();
+          if (rest) await queueSentence(rest);
+          await publishOutbox(
+            bus,
+            target,
+            { kind: 'llm.done', responseId: job.responseId, seq, text, sentences, finishReason: chunk.finishReason, usage: chunk.usage },
+            `llm:${job.responseId}:done`,
+            signal,
+          );
+          return;
+        }
+      }
+      throw new EngineError(engine.name, 'stream_ended', 'the model stream ended without finishing');
+    } catch (err) {
+      if (err instanceof EngineError) metrics.engineErrors.inc({ stage: 'llm', engine: engine.name, code: err.code });
+      // Once text reached the client a retry would say it twice: fail instead.
+      if (seq > 0 && err instanceof ParleyError && err.retryable) throw new EngineError(engine.name, err.code, err.message, { retryable: false, cause: err });
+      throw err;
+    }
+  }
+
+  const consumer = startJobConsumer<LlmJob>({
+    bus,
+    stage: 'llm',
+    stream: bus.cat.streams.jobs,
+    consumer: bus.cat.consumers.llm,
+    concurrency: config.llm.concurrency,
+    ackWaitMs: 60_000,
+    maxDeliver: config.nats.jobMaxDeliver,
+    validator: validators.llmJob,
+    log,
+    describe: (job) => ({ [ATTR.session]: job.sessionId, [ATTR.response]: job.responseId, [ATTR.engine]: engine.name }),
+    async handle(job, ctx) {
+      if (cancels.isCancelled(job.responseId)) return;
+      const tracked = cancels.track(job.responseId, AbortSignal.any([ctx.signal, AbortSignal.timeout(config.llm.timeoutMs)]));
+      try {
+        await runResponse(job, tracked.signal);
+      } catch (err) {
+        if (tracked.signal.aborted && !ctx.signal.aborted && !cancels.isCancelled(job.responseId)) {
+          throw new EngineError(engine.name, 'timeout', `the model did not finish within ${config.llm.timeoutMs} ms`, { retryable: false, cause: err });
+        }
+        throw err;
+      } finally {
+        tracked.release();
+      }
+    },
+    async onDead(job, error) {
+      await publishOutbox(
+        bus,
+        { gatewayId: job.gatewayId, sessionId: job.sessionId },
+        { kind: 'llm.failed', responseId: job.responseId, error: { code: error.code, message: error.message } },
+        `llm:${job.responseId}:failed`,
+      );
+    },
+  });
+  log.info({ engine: engine.name, concurrency: config.llm.concurrency }, 'llm stage started');
+  return {
+    name: 'llm',
+    ready: () => true,
+    async stop() {
+      await consumer.stop();
+      cancels.stop();
+      await engine.close();
+    },
+  };
+}

