@@ -9,6 +9,8 @@ export interface ResponseHost {
   emit(event: Record<string, unknown>): void;
   /** Add an output item to the conversation (default conversation only); returns previous_item_id. */
   insertItem(item: ConversationItem): string | null;
+  /** The id of the item before `itemId` in the conversation (null at the root or when absent). */
+  previousOf(itemId: string): string | null;
   /** The item reached a new state worth persisting. */
   itemChanged(item: ConversationItem, extra?: { audioMs?: number }): void;
   /** First audio of this response reached the socket (turn latency). */
@@ -227,7 +229,7 @@ export class ResponseRun {
         message.content = [{ type: 'output_text', text: this.transcript }];
         this.host.emit({ type: 'response.content_part.done', ...ids, part: { type: 'text', text: this.transcript } });
       }
-      if (this.p.conversation === 'auto') this.host.emit({ type: 'conversation.item.done', previous_item_id: null, item: { ...message } });
+      if (this.p.conversation === 'auto') this.host.emit({ type: 'conversation.item.done', previous_item_id: this.host.previousOf(message.id), item: { ...message } });
       this.host.emit({ type: 'response.output_item.done', response_id: this.p.id, output_index: this.messageIndex, item: { ...message } });
       this.host.itemChanged(message, { audioMs: this.audioMs });
     }

@@ -220,6 +220,7 @@ export class RealtimeSession {
     return {
       emit: (ev) => this.send(ev),
       insertItem: (item) => this.conversation.insert(item, undefined),
+      previousOf: (id) => this.conversation.previousOf(id),
       itemChanged: (item, extra) => {
         const entry = this.conversation.get(item.id);
         if (entry && extra?.audioMs !== undefined) entry.meta.audioMs = extra.audioMs;

@@ -62,7 +62,7 @@ function literalValues(schema: TSchema): unknown[] | undefined {
   if (schema[Kind] === 'Literal') return [schema['const']];
   if (schema[Kind] === 'Union') {
     const all: unknown[] = [];
-    for (const s of schema['anyOf'] as TSchema[]) {
+    for (const s of variantsOf(schema)) {
       const lits = literalValues(s);
       if (!lits) return undefined;
       all.push(...lits);
@@ -97,12 +97,44 @@ function expectedName(schema: TSchema): string {
   }
 }
 
-/** Unions of objects discriminated by a literal `type`: pick the variant the value names. */
+/** Union members, with nested unions (Nullable(Union[...])) flattened. */
+function variantsOf(schema: TSchema): TSchema[] {
+  if (schema[Kind] !== 'Union') return [schema];
+  return (schema['anyOf'] as TSchema[]).flatMap(variantsOf);
+}
+
+function fitsKind(s: TSchema, value: unknown): boolean {
+  const kind = s[Kind];
+  if (value === null) return kind === 'Null';
+  if (Array.isArray(value)) return kind === 'Array';
+  switch (typeof value) {
+    case 'number':
+      return kind === 'Number' || kind === 'Integer' || (kind === 'Literal' && typeof s['const'] === 'number');
+    case 'string':
+      return kind === 'String' || (kind === 'Literal' && typeof s['const'] === 'string');
+    case 'boolean':
+      return kind === 'Boolean' || (kind === 'Literal' && typeof s['const'] === 'boolean');
+    case 'object':
+      return kind === 'Object' || kind === 'Record';
+    default:
+      return false;
+  }
+}
+
+/**
+ * The union member a failing value was meant to be: the only member of its JSON type, or, among
+ * objects, the one whose literal `type` it names. Its own errors then point at the real field.
+ */
 function pickVariant(schema: TSchema, value: unknown): TSchema | undefined {
-  if (schema[Kind] !== 'Union' || !value || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const variants = (schema['anyOf'] as TSchema[]).filter((s) => s[Kind] === 'Object');
+  if (schema[Kind] !== 'Union') return undefined;
+  const candidates = variantsOf(schema).filter((s) => fitsKind(s, value));
+  if (candidates.length === 1) {
+    const only = candidates[0]!;
+    return only[Kind] === 'Literal' ? undefined : only;
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const t = (value as { type?: unknown }).type;
-  return variants.find((s) => {
+  return candidates.find((s) => {
     const ts = (s['properties'] as Record<string, TSchema> | undefined)?.['type'];
     return ts !== undefined && ts[Kind] === 'Literal' && ts['const'] === t;
   });
@@ -110,7 +142,7 @@ function pickVariant(schema: TSchema, value: unknown): TSchema | undefined {
 
 function unionTypes(schema: TSchema): unknown[] {
   const out: unknown[] = [];
-  for (const s of (schema['anyOf'] as TSchema[] | undefined) ?? []) {
+  for (const s of variantsOf(schema)) {
     const ts = (s['properties'] as Record<string, TSchema> | undefined)?.['type'];
     if (ts && ts[Kind] === 'Literal') out.push(ts['const']);
   }

@@ -15,7 +15,7 @@ import { createPocketsphinxEngine } from './pocketsphinx-engine.ts';
 export type { SttEngine, SttRequest, SttResult } from './engine.ts';
 
 export const sttEngines = {
-  pocketsphinx: (c: ParleyConfig) => createPocketsphinxEngine({ timeoutMs: c.stt.timeoutMs }),
+  pocketsphinx: (c: ParleyConfig) => createPocketsphinxEngine({ timeoutMs: c.stt.timeoutMs, warm: c.stt.concurrency }),
   openai: (c: ParleyConfig) => createOpenAiSttEngine({ baseUrl: c.stt.baseUrl, apiKey: c.stt.apiKey, model: c.stt.model, timeoutMs: c.stt.timeoutMs }),
 } satisfies Record<ParleyConfig['stt']['engine'], (c: ParleyConfig) => SttEngine>;
 

@@ -25,7 +25,8 @@ export async function connectRealtime(opts: { baseURL: string; apiKey: string; c
   const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL });
   const wsOptions = { ca: readFileSync(opts.certFile) };
   const props = opts.intent ? { intent: opts.intent, options: wsOptions } : { model: opts.model ?? 'gpt-realtime', options: wsOptions };
-  const rt = opts.beta ? new OpenAIRealtimeWSBeta(props as never, client) : new OpenAIRealtimeWS(props as never, client);
+  // The GA and beta classes share their socket handling; only the event typings differ.
+  const rt = (opts.beta ? new OpenAIRealtimeWSBeta(props as never, client) : new OpenAIRealtimeWS(props as never, client)) as unknown as OpenAIRealtimeWS;
   const events: RecordedEvent[] = [];
   const waiters: Array<{ type: string; pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }> = [];
   const seen = (event: Record<string, unknown> & { type: string }) => {
