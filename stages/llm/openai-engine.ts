@@ -81,6 +81,8 @@ export function createOpenAiLlmEngine(opts: { baseUrl: string | undefined; apiKe
       } catch (err) {
         throw mapError(err, req.signal);
       }
+      // The SDK ends an aborted stream quietly; a cut-off answer must not look finished.
+      if (req.signal.aborted) throw new CancelledError();
       for (const [index, c] of [...calls].sort((a, b) => a[0] - b[0])) {
         yield { type: 'tool_call', index, callId: c.callId || `call_${index}`, name: c.name, arguments: c.arguments || '{}' };
       }

@@ -26,6 +26,7 @@ export function createOpenAiTtsEngine(opts: { baseUrl: string | undefined; apiKe
       } catch (err) {
         throw mapError(err, req.signal);
       }
+      if (req.signal.aborted) throw new CancelledError();
     },
     close: async () => undefined,
   };
