@@ -1,6 +1,7 @@
 // Tests for the gateway's conversation: insertion (end, after an item, root), positions that keep
 // list order for persistence, delete / previousOf / pendingTranscripts, the LLM context window and
 // the persisted form of items.
+import { seededRandom as rng } from '../test/support/random.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConversationItem, ItemContentPart, ItemMessage } from '../schemas/index.ts';
@@ -26,27 +27,16 @@ function assertStrictlyIncreasing(values: number[]): void {
   }
 }
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-test('insert: undefined appends, an id inserts after it, root and null insert first; returns the new predecessor', () => {
+test('insert: undefined and null append (OpenAI: not set appends), an id inserts after it, root inserts first; returns the new predecessor', () => {
   const c = new Conversation();
   const steps: Array<[string, string | null | undefined, string | null, string[]]> = [
     ['a', undefined, null, ['a']],
     ['b', undefined, 'a', ['a', 'b']],
     ['c', 'a', 'a', ['a', 'c', 'b']],
     ['d', 'root', null, ['d', 'a', 'c', 'b']],
-    ['e', null, null, ['e', 'd', 'a', 'c', 'b']],
-    ['f', 'b', 'b', ['e', 'd', 'a', 'c', 'b', 'f']],
+    ['e', 'root', null, ['e', 'd', 'a', 'c', 'b']],
+    ['f', null, 'b', ['e', 'd', 'a', 'c', 'b', 'f']],
     ['g', 'e', 'e', ['e', 'g', 'd', 'a', 'c', 'b', 'f']],
   ];
   for (const [id, after, prev, order] of steps) {
@@ -56,6 +46,7 @@ test('insert: undefined appends, an id inserts after it, root and null insert fi
   }
   assert.equal(c.size, 7);
   assert.equal(c.lastId(), 'f');
+  assert.throws(() => c.insert(msg('h'), 'no-such-item'), /not in the conversation/);
 });
 
 test('insert into an empty conversation at the root', () => {
@@ -99,7 +90,6 @@ test('positions: 200 inserts at the root keep order', () => {
 
 test(
   'positions: a chain of 100 inserts between two items keeps order (agents-js updateHistory inserts history this way)',
-  { todo: 'conversation.ts:52-56 bisects the same gap each time; after ~52 inserts (a+b)/2 equals a neighbour and positions tie' },
   () => {
     const c = new Conversation();
     c.insert(msg('system'), undefined);

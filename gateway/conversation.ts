@@ -15,9 +15,14 @@ export interface ItemMeta {
   transcriptPending?: boolean;
 }
 
+const POSITION_STEP = 1024;
+
 export class Conversation {
   private readonly order: string[] = [];
   private readonly items = new Map<string, { item: ConversationItem; meta: ItemMeta }>();
+
+  /** Called with the ids whose persisted position changed when a gap ran out and we renumbered. */
+  constructor(private readonly onRenumber: (ids: string[]) => void = () => undefined) {}
 
   get size(): number {
     return this.order.length;
@@ -41,20 +46,42 @@ export class Conversation {
   }
 
   /**
-   * Insert after `previousId`: undefined appends, 'root' or null inserts first. Returns the id of
-   * the item it now follows (null at the root).
+   * Insert after `previousId`: undefined or null appends (OpenAI: "not set" appends), 'root'
+   * inserts first. Returns the id of the item it now follows (null at the root).
    */
   insert(item: ConversationItem, previousId: string | null | undefined, meta: Partial<ItemMeta> = {}): string | null {
     let index: number;
-    if (previousId === undefined) index = this.order.length;
-    else if (previousId === null || previousId === 'root') index = 0;
-    else index = this.order.indexOf(previousId) + 1;
-    const before = index > 0 ? this.items.get(this.order[index - 1]!)!.meta.position : 0;
-    const afterId = this.order[index];
-    const after = afterId ? this.items.get(afterId)!.meta.position : before + 2;
+    if (previousId === undefined || previousId === null) index = this.order.length;
+    else if (previousId === 'root') index = 0;
+    else {
+      index = this.order.indexOf(previousId) + 1;
+      if (index === 0) throw new Error(`previous item ${previousId} is not in the conversation`);
+    }
     this.order.splice(index, 0, item.id);
-    this.items.set(item.id, { item, meta: { version: 1, ...meta, position: (before + after) / 2 } });
+    this.items.set(item.id, { item, meta: { version: 1, ...meta, position: 0 } });
+    this.place(index);
     return index > 0 ? this.order[index - 1]! : null;
+  }
+
+  /** Give the item at `index` a position between its neighbours, renumbering when the gap is gone. */
+  private place(index: number): void {
+    const pos = (i: number) => this.items.get(this.order[i]!)!.meta.position;
+    const before = index > 0 ? pos(index - 1) : 0;
+    const after = index + 1 < this.order.length ? pos(index + 1) : before + 2 * POSITION_STEP;
+    const mid = (before + after) / 2;
+    if (mid > before && mid < after) {
+      this.items.get(this.order[index]!)!.meta.position = mid;
+      return;
+    }
+    // Floating point ran out of room in this gap (~50 inserts into the same spot): renumber all.
+    const moved: string[] = [];
+    this.order.forEach((id, i) => {
+      const meta = this.items.get(id)!.meta;
+      const next = (i + 1) * POSITION_STEP;
+      if (meta.position !== next && i !== index) moved.push(id);
+      meta.position = next;
+    });
+    this.onRenumber(moved);
   }
 
   delete(id: string): boolean {

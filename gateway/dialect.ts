@@ -76,7 +76,7 @@ export function dialectFor(kind: Interface): Dialect {
     supportedTypes: [...validatorsBeta.keys()],
     render(e) {
       const type = e['type'] as string;
-      const renamed = type in BETA_NAMES ? BETA_NAMES[type] : type;
+      const renamed = Object.hasOwn(BETA_NAMES, type) ? BETA_NAMES[type] : type;
       if (renamed === null || renamed === undefined) return null;
       const out: Record<string, unknown> = { ...e, type: renamed };
       if (out['item']) out['item'] = betaItem(out['item'] as ConversationItem);

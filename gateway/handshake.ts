@@ -40,8 +40,9 @@ export function parseHandshake(req: HandshakeRequest): Handshake {
   const bearer = /^Bearer\s+(.+)$/i.exec(req.authorization.trim())?.[1]?.trim() ?? null;
   const apiKey = bearer || keyFromProtocol || null;
   const beta = /realtime\s*=\s*v1/i.test(req.openaiBeta) || offered.includes('openai-beta.realtime-v1');
-  // Browsers and `ws` fail the handshake unless one of the offered protocols is selected.
-  const protocol = offered.includes('realtime') ? 'realtime' : (offered[0] ?? '');
+  // Browsers and `ws` fail the handshake unless one of the offered protocols is selected; never
+  // echo the key protocol when anything else was offered.
+  const protocol = offered.includes('realtime') ? 'realtime' : (offered.find((p) => !p.startsWith(KEY_PROTOCOL)) ?? offered[0] ?? '');
   const params = new URLSearchParams(req.query);
   const model = params.get('model');
   const intent = params.get('intent');

@@ -71,7 +71,7 @@ export function createItemFromClient(session: RealtimeSession, ev: ConversationI
     throw new ClientRequestError('invalid_value', `Error adding item: the previous item with id '${prev}' does not exist.`, 'previous_item_id');
   }
   const item = normalizeItem(session, ev.item, 'item');
-  session.addItem(item, prev === undefined ? undefined : prev);
+  session.addItem(item, prev ?? undefined);
 }
 
 export function retrieveItem(session: RealtimeSession, itemId: string, clientEventId: string | null): void {

@@ -47,7 +47,7 @@ export function handleOutboxEvent(session: RealtimeSession, ev: OutboxEvent): vo
       session.responses.get(ev.responseId)?.onFunctionCall(ev);
       return;
     case 'llm.done':
-      session.responses.get(ev.responseId)?.onLlmDone(ev.sentences, ev.usage);
+      session.responses.get(ev.responseId)?.onLlmDone(ev.sentences, ev.usage, ev.seq);
       return;
     case 'llm.failed':
       return llmFailed(session, ev.responseId, ev.error);
@@ -112,6 +112,7 @@ function transcribed(session: RealtimeSession, itemId: string, transcript: strin
   if (!entry) {
     // The transcript overtook its commit: keep it until the item exists.
     session.earlyTranscripts.set(itemId, { transcript, seconds });
+    if (session.earlyTranscripts.size > 64) session.earlyTranscripts.delete(session.earlyTranscripts.keys().next().value!);
     return;
   }
   if (session.turn.speechStoppedAt && !session.turn.transcriptAt) {

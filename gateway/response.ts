@@ -41,6 +41,7 @@ export class ResponseRun {
   private readonly pendingText = new Map<number, string>();
   private nextTextSeq = 0;
   private llmDone = false;
+  private textSeqTotal = 0;
   private totalSentences = 0;
   private nextSentence = 0;
   private nextChunk = 0;
@@ -124,7 +125,9 @@ export class ResponseRun {
       const type = this.p.audio ? 'response.output_audio_transcript.delta' : 'response.output_text.delta';
       this.host.emit({ type, ...this.ids(), delta: d });
     }
+    this.maybeFinish();
   }
+
 
   onFunctionCall(call: { callId: string; name: string; arguments: string }): void {
     if (!this.active) return;
@@ -144,9 +147,11 @@ export class ResponseRun {
     this.host.itemChanged(item);
   }
 
-  onLlmDone(sentences: number, usage: { inputTokens: number; outputTokens: number }): void {
+  /** `deltas` is how many text deltas the model sent: done waits until all of them are here. */
+  onLlmDone(sentences: number, usage: { inputTokens: number; outputTokens: number }, deltas = 0): void {
     if (!this.active) return;
     this.llmDone = true;
+    this.textSeqTotal = deltas;
     this.totalSentences = this.p.audio ? sentences : 0;
     this.usage = usage;
     this.maybeFinish();
@@ -154,6 +159,8 @@ export class ResponseRun {
 
   onAudio(sentence: number, chunk: number, pcm: Uint8Array): void {
     if (!this.active || !this.p.audio || sentence < this.nextSentence) return;
+    const count = this.sentenceChunks.get(sentence);
+    if (count !== undefined && chunk >= count) return; // beyond the end the sentence reported
     this.audioChunks.set(`${sentence}:${chunk}`, pcm);
     this.releaseAudio();
   }
@@ -178,7 +185,8 @@ export class ResponseRun {
         this.sendAudio(pcm);
         continue;
       }
-      if (this.sentenceChunks.get(this.nextSentence) === this.nextChunk) {
+      const count = this.sentenceChunks.get(this.nextSentence);
+      if (count !== undefined && this.nextChunk >= count) {
         this.sentenceChunks.delete(this.nextSentence);
         this.nextSentence++;
         this.nextChunk = 0;
@@ -197,7 +205,7 @@ export class ResponseRun {
   }
 
   private maybeFinish(): void {
-    if (!this.llmDone || this.nextSentence < this.totalSentences) return;
+    if (!this.llmDone || this.nextSentence < this.totalSentences || this.nextTextSeq < this.textSeqTotal) return;
     this.end('completed', null);
   }
 
@@ -220,6 +228,10 @@ export class ResponseRun {
       message.status = status === 'completed' ? 'completed' : 'incomplete';
       const ids = this.ids();
       if (this.p.audio) {
+        const tail = this.encoder?.flush();
+        if (tail && tail.length && status === 'completed') {
+          this.host.emit({ type: 'response.output_audio.delta', ...ids, delta: Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).toString('base64') });
+        }
         this.host.emit({ type: 'response.output_audio.done', ...ids });
         this.host.emit({ type: 'response.output_audio_transcript.done', ...ids, transcript: this.transcript });
         message.content = [{ type: 'output_audio', transcript: this.transcript }];

@@ -1,6 +1,7 @@
 // The effective session of a connection: defaults, applying GA and beta `session.update` payloads
 // (a rejected update changes nothing), and rendering the full session object in either shape.
 import { ClientRequestError } from '../lib/errors.ts';
+import { DEFAULT_SERVER_VAD } from '../schemas/index.ts';
 import type {
   AudioFormat,
   AudioFormatBeta,
@@ -23,21 +24,13 @@ export function defaultSession(opts: { id: string; model: string; type: 'realtim
     model: opts.model,
     output_modalities: ['audio'],
     instructions: DEFAULT_INSTRUCTIONS,
-    input_format: PCM,
-    output_format: PCM,
+    input_format: { ...PCM },
+    output_format: { ...PCM },
     voice: 'alloy',
     speed: 1,
     transcription: null,
     noise_reduction: null,
-    turn_detection: {
-      type: 'server_vad',
-      threshold: 0.5,
-      prefix_padding_ms: 300,
-      silence_duration_ms: 500,
-      idle_timeout_ms: null,
-      create_response: true,
-      interrupt_response: true,
-    },
+    turn_detection: { ...DEFAULT_SERVER_VAD },
     tools: [],
     tool_choice: 'auto',
     temperature: 0.8,
@@ -54,14 +47,15 @@ export function defaultSession(opts: { id: string; model: string; type: 'realtim
 export function turnDetectionFrom(patch: TurnDetectionPatch): TurnDetectionConfig {
   if (patch === null) return null;
   if (patch.type === 'server_vad') {
+    const d = DEFAULT_SERVER_VAD;
     return {
       type: 'server_vad',
-      threshold: patch.threshold ?? 0.5,
-      prefix_padding_ms: patch.prefix_padding_ms ?? 300,
-      silence_duration_ms: patch.silence_duration_ms ?? 500,
-      idle_timeout_ms: patch.idle_timeout_ms ?? null,
-      create_response: patch.create_response ?? true,
-      interrupt_response: patch.interrupt_response ?? true,
+      threshold: patch.threshold ?? d.threshold,
+      prefix_padding_ms: patch.prefix_padding_ms ?? d.prefix_padding_ms,
+      silence_duration_ms: patch.silence_duration_ms ?? d.silence_duration_ms,
+      idle_timeout_ms: patch.idle_timeout_ms ?? d.idle_timeout_ms,
+      create_response: patch.create_response ?? d.create_response,
+      interrupt_response: patch.interrupt_response ?? d.interrupt_response,
     };
   }
   return {
@@ -88,7 +82,7 @@ export function betaFormat(f: AudioFormat): AudioFormatBeta {
 }
 
 export function normalizeFormat(f: AudioFormat): AudioFormat {
-  return f.type === 'audio/pcm' ? PCM : f;
+  return f.type === 'audio/pcm' ? { ...PCM } : { ...f };
 }
 
 interface UpdateContext {
@@ -111,10 +105,10 @@ function checkVoice(cur: SessionConfig, voice: string | { id: string } | undefin
   return v;
 }
 
+/** GA takes exactly one output modality: ['audio'] (with its transcript) or ['text']. */
 function gaModalities(m: Array<'text' | 'audio'>, param: string): Array<'text' | 'audio'> {
   const set = new Set(m);
-  if (set.size === 1 && set.has('text')) return ['text'];
-  if (set.has('audio')) return ['audio'];
+  if (set.size === 1) return [...set];
   throw new ClientRequestError('invalid_value', "Invalid modalities. Supported combinations are: ['text'] and ['audio'].", param);
 }
 

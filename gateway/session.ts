@@ -54,7 +54,12 @@ interface TurnClock {
 export class RealtimeSession {
   readonly id: string;
   readonly conversationId = newId('conv');
-  readonly conversation = new Conversation();
+  readonly conversation = new Conversation((ids) => {
+    for (const id of ids) {
+      const entry = this.conversation.get(id);
+      if (entry) this.persistItem(entry.item);
+    }
+  });
   readonly ingest: AudioIngest;
   readonly responses = new Map<string, ResponseRun>();
   readonly log: Logger;

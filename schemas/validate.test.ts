@@ -332,11 +332,8 @@ for (const row of FAILURES) {
   });
 }
 
-// Nullable(...) wraps these unions: Union[Union[ServerVad, SemanticVad], Null], Union[Transcription,
-// Null], Union[NoiseReduction, Null]. pickVariant only looks one level down for Object members, so
-// every mistake inside collapses to "Invalid type for '…turn_detection': got an object instead.".
-const NULLABLE_UNION_TODO = 'validate.ts pickVariant does not descend through Nullable(union): errors inside turn_detection / transcription / noise_reduction report the union, not the field';
-
+// Errors inside Nullable(union) members (turn_detection, transcription, noise_reduction) and inside
+// Union[Integer, Literal] point at the field itself, not at the union.
 const NESTED_UNION_FAILURES: FailureRow[] = [
   {
     name: 'server_vad threshold above 1',
@@ -411,10 +408,32 @@ const NESTED_UNION_FAILURES: FailureRow[] = [
     code: 'integer_below_min_value',
     param: 'session.turn_detection.prefix_padding_ms',
   },
+  {
+    name: 'max_output_tokens above 4096 (Union[Integer, Literal inf])',
+    v: ga.sessionUpdate,
+    payload: gaSession({ max_output_tokens: 5000 }),
+    code: 'integer_above_max_value',
+    param: 'session.max_output_tokens',
+    message: "Invalid 'session.max_output_tokens': integer above maximum value. Expected a value <= 4096, but got 5000 instead.",
+  },
+  {
+    name: 'custom voice id of the wrong type (Union[String, Object])',
+    v: ga.sessionUpdate,
+    payload: gaSession({ audio: { output: { voice: { id: 1 } } } }),
+    code: 'invalid_type',
+    param: 'session.audio.output.voice.id',
+  },
+  {
+    name: 'metadata value longer than 512 (Nullable(Record))',
+    v: ga.responseCreate,
+    payload: { type: 'response.create', response: { metadata: { topic: 'x'.repeat(600) } } },
+    code: 'string_above_max_length',
+    param: 'response.metadata.topic',
+  },
 ];
 
 for (const row of NESTED_UNION_FAILURES) {
-  test(`refused inside a nullable union: ${row.name} -> ${row.code} at ${row.param}`, { todo: NULLABLE_UNION_TODO }, () => {
+  test(`refused inside a union: ${row.name} -> ${row.code} at ${row.param}`, () => {
     const err = failure(row.v, row.payload);
     assert.equal(err.code, row.code, err.message);
     assert.equal(err.param, row.param);
@@ -423,17 +442,16 @@ for (const row of NESTED_UNION_FAILURES) {
 }
 
 test(
-  'max_output_tokens above 4096 -> integer_above_max_value',
-  { todo: "validate.ts: Union[Integer{1..4096}, Literal 'inf'] falls through to invalid_type 'got an integer instead'" },
+  'tool_choice outside the enum -> invalid_value listing the choices',
   () => {
-    const err = failure(ga.sessionUpdate, gaSession({ max_output_tokens: 5000 }));
-    assert.equal(err.code, 'integer_above_max_value', err.message);
-    assert.equal(err.param, 'session.max_output_tokens');
+    const err = failure(ga.sessionUpdate, gaSession({ tool_choice: 'sometimes' }));
+    assert.equal(err.code, 'invalid_value', err.message);
+    assert.equal(err.param, 'session.tool_choice');
+    assert.ok(err.message.includes("'auto', 'none'"), err.message);
   },
 );
 
-test('refused: a nullable union still refuses, with the union as param (today\'s behaviour)', () => {
-  // Pins what clients get until the todo above is fixed: refused, never accepted.
+test('refused: anything but null, server_vad or semantic_vad under turn_detection', () => {
   for (const td of [{ type: 'server_vad', threshold: 1.5 }, { type: 'magic_vad' }, { threshold: 0.5 }, 'server_vad', 5]) {
     const err = failure(ga.sessionUpdate, gaInput({ turn_detection: td }));
     assert.ok(err.param?.startsWith('session.audio.input.turn_detection'), String(err.param));

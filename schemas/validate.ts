@@ -165,6 +165,11 @@ function explain(schema: TSchema, value: unknown, base: string): ValidationFailu
       if (variant) return explain(variant, first.value, pointer);
       const lits = literalValues(first.schema);
       if (lits) return invalidValue(first.value, lits, param);
+      // A string where the union's strings are all literals ('auto' | 'none' | {…}): name them.
+      if (typeof first.value === 'string') {
+        const strings = variantsOf(first.schema).filter((v) => fitsKind(v, first.value));
+        if (strings.length && strings.every((v) => v[Kind] === 'Literal')) return invalidValue(first.value, strings.map((v) => v['const']), param);
+      }
       const types = unionTypes(first.schema);
       if (types.length && first.value && typeof first.value === 'object' && !Array.isArray(first.value)) {
         const t = (first.value as { type?: unknown }).type;

@@ -88,7 +88,10 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
       audio: (partition, sid) => `${p}.audio.${partitionToken(partition)}.${token(sid, 'session id')}`,
       audioPartition: (partition) => `${p}.audio.${partitionToken(partition)}.*`,
       audioAll: () => `${p}.audio.>`,
-      utteranceChunk: (sid, itemId, chunk) => `${p}.utt.${token(sid, 'session id')}.${token(itemId, 'item id')}.${chunk}`,
+      utteranceChunk: (sid, itemId, chunk) => {
+        if (!Number.isInteger(chunk) || chunk < 0) throw new Error(`invalid utterance chunk number ${chunk}`);
+        return `${p}.utt.${token(sid, 'session id')}.${token(itemId, 'item id')}.${chunk}`;
+      },
       utteranceAll: () => `${p}.utt.>`,
       sttJob: (sid) => `${p}.job.stt.${token(sid, 'session id')}`,
       llmJob: (sid) => `${p}.job.llm.${token(sid, 'session id')}`,

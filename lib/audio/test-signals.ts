@@ -2,6 +2,7 @@
 // index.ts): pure tones, a seeded PRNG for random chunkings, and a
 // Hann-windowed single-bin DFT to measure the level of one frequency.
 
+import { seededRandom } from '../../test/support/random.ts';
 import { writePcm16 } from './pcm.ts';
 
 /** PCM16 sine of `samples` samples at `freq` Hz with peak amplitude `peak` (in int16 units). */
@@ -38,17 +39,6 @@ export function ratioDb(a: number, b: number): number {
   return a === 0 ? -Infinity : 20 * Math.log10(a / b);
 }
 
-/** Deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Splits `bytes` into random-length views (0 to maxChunk bytes, odd lengths included). */
 export function randomChunks(bytes: Uint8Array, random: () => number, maxChunk: number): Uint8Array[] {
@@ -115,3 +105,5 @@ function solve3(m: number[], v: number[]): [number, number, number] {
   const d = det3(col(0), col(1), col(2));
   return [det3(v, col(1), col(2)) / d, det3(col(0), v, col(2)) / d, det3(col(0), col(1), v) / d];
 }
+
+export { seededRandom };

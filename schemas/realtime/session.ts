@@ -140,6 +140,17 @@ export type ServerVadConfig = {
 export type SemanticVadConfig = { type: 'semantic_vad'; eagerness: 'low' | 'medium' | 'high' | 'auto'; create_response: boolean; interrupt_response: boolean };
 export type TurnDetectionConfig = ServerVadConfig | SemanticVadConfig | null;
 
+/** OpenAI's documented server_vad defaults, used for new sessions and for fields an update omits. */
+export const DEFAULT_SERVER_VAD: Readonly<ServerVadConfig> = Object.freeze({
+  type: 'server_vad',
+  threshold: 0.5,
+  prefix_padding_ms: 300,
+  silence_duration_ms: 500,
+  idle_timeout_ms: null,
+  create_response: true,
+  interrupt_response: true,
+});
+
 /**
  * The full effective session Parley keeps for every connection, in the GA shape plus the few
  * beta-only fields (temperature). Everything sent to clients is rendered from this object.

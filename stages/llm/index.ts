@@ -3,8 +3,7 @@
 // is finished), reports tool calls, and stops within milliseconds when the response is cancelled.
 import type { ParleyConfig } from '../../lib/config.ts';
 import { EngineError, ParleyError } from '../../lib/errors.ts';
-import { CancelRegistry } from '../../lib/nats/cancellations.ts';
-import { startJobConsumer } from '../../lib/nats/job-consumer.ts';
+import { startJobStage } from '../../lib/job-stage.ts';
 import { publishOutbox } from '../../lib/nats/outbox.ts';
 import { publishJson } from '../../lib/nats/publish.ts';
 import { metrics } from '../../lib/metrics.ts';
@@ -26,10 +25,8 @@ export const llmEngines = {
 } satisfies Record<ParleyConfig['llm']['engine'], (c: ParleyConfig) => LlmEngine>;
 
 export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine): Promise<Stage> {
-  const { bus, config, log } = deps;
+  const { bus, config } = deps;
   const engine = engineOverride ?? llmEngines[config.llm.engine](config);
-  const cancels = new CancelRegistry(bus);
-  cancels.start();
 
   async function runResponse(job: LlmJob, signal: AbortSignal): Promise<void> {
     const started = performance.now();
@@ -105,29 +102,24 @@ export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine)
     }
   }
 
-  const consumer = startJobConsumer<LlmJob>({
-    bus,
+  return startJobStage<LlmJob>({
+    deps,
     stage: 'llm',
-    stream: bus.cat.streams.jobs,
-    consumer: bus.cat.consumers.llm,
+    engine,
+    validator: validators.llmJob,
     concurrency: config.llm.concurrency,
     ackWaitMs: 60_000,
-    maxDeliver: config.nats.jobMaxDeliver,
-    validator: validators.llmJob,
-    log,
+    responseOf: (job) => job.responseId,
     describe: (job) => ({ [ATTR.session]: job.sessionId, [ATTR.response]: job.responseId, [ATTR.engine]: engine.name }),
     async handle(job, ctx) {
-      if (cancels.isCancelled(job.responseId)) return;
-      const tracked = cancels.track(job.responseId, AbortSignal.any([ctx.signal, AbortSignal.timeout(config.llm.timeoutMs)]));
+      const timeout = AbortSignal.timeout(config.llm.timeoutMs);
       try {
-        await runResponse(job, tracked.signal);
+        await runResponse(job, AbortSignal.any([ctx.signal, timeout]));
       } catch (err) {
-        if (tracked.signal.aborted && !ctx.signal.aborted && !cancels.isCancelled(job.responseId)) {
+        if (timeout.aborted && !ctx.signal.aborted) {
           throw new EngineError(engine.name, 'timeout', `the model did not finish within ${config.llm.timeoutMs} ms`, { retryable: false, cause: err });
         }
         throw err;
-      } finally {
-        tracked.release();
       }
     },
     async onDead(job, error) {
@@ -139,14 +131,4 @@ export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine)
       );
     },
   });
-  log.info({ engine: engine.name, concurrency: config.llm.concurrency }, 'llm stage started');
-  return {
-    name: 'llm',
-    ready: () => true,
-    async stop() {
-      await consumer.stop();
-      cancels.stop();
-      await engine.close();
-    },
-  };
 }

@@ -1,5 +1,6 @@
 // Tests for the sentence splitter: text in -> speakable pieces out, the same pieces however the
 // stream is cut into deltas, abbreviations and decimals kept whole, run-ons cut, nothing lost.
+import { seededRandom as rng } from '../../test/support/random.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SentenceSplitter } from './sentence-splitter.ts';
@@ -14,16 +15,6 @@ function split(deltas: readonly string[]): string[] {
   return out;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cut text into random deltas of 1..maxLen characters (like LLM tokens). */
 function randomDeltas(text: string, next: () => number, maxLen: number): string[] {

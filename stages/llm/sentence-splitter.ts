@@ -3,7 +3,7 @@
 // the word before is a known abbreviation or a single initial; very long run-ons are cut at a comma,
 // then at a space. Pure and incremental: push(delta) returns finished pieces, flush() the rest.
 
-const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'vs', 'etc', 'e.g', 'i.e', 'fig', 'no', 'inc', 'ltd', 'co']);
+const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'vs', 'etc', 'e.g', 'i.e', 'fig', 'inc', 'ltd', 'co']);
 const MIN_CHARS = 12;
 const SOFT_MAX = 160;
 const HARD_MAX = 300;

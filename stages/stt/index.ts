@@ -2,7 +2,7 @@
 // transcribes it through the configured engine, and tells the session's gateway the transcript.
 import type { ParleyConfig } from '../../lib/config.ts';
 import { EngineError } from '../../lib/errors.ts';
-import { startJobConsumer } from '../../lib/nats/job-consumer.ts';
+import { startJobStage } from '../../lib/job-stage.ts';
 import { publishOutbox, readUtterance } from '../../lib/nats/outbox.ts';
 import { metrics } from '../../lib/metrics.ts';
 import type { Stage, StageDeps } from '../../lib/stage.ts';
@@ -20,18 +20,15 @@ export const sttEngines = {
 } satisfies Record<ParleyConfig['stt']['engine'], (c: ParleyConfig) => SttEngine>;
 
 export async function startSttStage(deps: StageDeps, engineOverride?: SttEngine): Promise<Stage> {
-  const { bus, config, log } = deps;
+  const { bus, config } = deps;
   const engine = engineOverride ?? sttEngines[config.stt.engine](config);
-  const consumer = startJobConsumer<SttJob>({
-    bus,
+  return startJobStage<SttJob>({
+    deps,
     stage: 'stt',
-    stream: bus.cat.streams.jobs,
-    consumer: bus.cat.consumers.stt,
+    engine,
+    validator: validators.sttJob,
     concurrency: config.stt.concurrency,
     ackWaitMs: 60_000,
-    maxDeliver: config.nats.jobMaxDeliver,
-    validator: validators.sttJob,
-    log,
     describe: (job) => ({ [ATTR.session]: job.sessionId, [ATTR.item]: job.itemId, [ATTR.engine]: engine.name }),
     async handle(job, ctx) {
       const audio = await readUtterance(bus, job.sessionId, job.itemId, job.chunks);
@@ -63,13 +60,4 @@ export async function startSttStage(deps: StageDeps, engineOverride?: SttEngine)
       await publishOutbox(bus, job, { kind: 'stt.failed', itemId: job.itemId, error: { code: error.code, message: error.message } }, `stt:failed:${job.itemId}`);
     },
   });
-  log.info({ engine: engine.name, concurrency: config.stt.concurrency }, 'stt stage started');
-  return {
-    name: 'stt',
-    ready: () => true,
-    async stop() {
-      await consumer.stop();
-      await engine.close();
-    },
-  };
 }

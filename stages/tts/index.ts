@@ -3,8 +3,7 @@
 // response can be synthesized by different workers at once and still play in order.
 import type { ParleyConfig } from '../../lib/config.ts';
 import { EngineError, ParleyError } from '../../lib/errors.ts';
-import { CancelRegistry } from '../../lib/nats/cancellations.ts';
-import { startJobConsumer } from '../../lib/nats/job-consumer.ts';
+import { startJobStage } from '../../lib/job-stage.ts';
 import { publishOutbox, publishTtsAudio } from '../../lib/nats/outbox.ts';
 import { metrics } from '../../lib/metrics.ts';
 import type { Stage, StageDeps } from '../../lib/stage.ts';
@@ -25,10 +24,8 @@ export const ttsEngines = {
 } satisfies Record<ParleyConfig['tts']['engine'], (c: ParleyConfig) => TtsEngine>;
 
 export async function startTtsStage(deps: StageDeps, engineOverride?: TtsEngine): Promise<Stage> {
-  const { bus, config, log } = deps;
+  const { bus, config } = deps;
   const engine = engineOverride ?? ttsEngines[config.tts.engine](config);
-  const cancels = new CancelRegistry(bus);
-  cancels.start();
 
   async function speak(job: TtsJob, signal: AbortSignal): Promise<void> {
     const started = performance.now();
@@ -61,26 +58,16 @@ export async function startTtsStage(deps: StageDeps, engineOverride?: TtsEngine)
     );
   }
 
-  const consumer = startJobConsumer<TtsJob>({
-    bus,
+  return startJobStage<TtsJob>({
+    deps,
     stage: 'tts',
-    stream: bus.cat.streams.jobs,
-    consumer: bus.cat.consumers.tts,
+    engine,
+    validator: validators.ttsJob,
     concurrency: config.tts.concurrency,
     ackWaitMs: 30_000,
-    maxDeliver: config.nats.jobMaxDeliver,
-    validator: validators.ttsJob,
-    log,
+    responseOf: (job) => job.responseId,
     describe: (job) => ({ [ATTR.session]: job.sessionId, [ATTR.response]: job.responseId, [ATTR.sentence]: job.sentence, [ATTR.engine]: engine.name }),
-    async handle(job, ctx) {
-      if (cancels.isCancelled(job.responseId)) return;
-      const tracked = cancels.track(job.responseId, ctx.signal);
-      try {
-        await speak(job, tracked.signal);
-      } finally {
-        tracked.release();
-      }
-    },
+    handle: (job, ctx) => speak(job, ctx.signal),
     async onDead(job, error) {
       await publishOutbox(
         bus,
@@ -90,14 +77,4 @@ export async function startTtsStage(deps: StageDeps, engineOverride?: TtsEngine)
       );
     },
   });
-  log.info({ engine: engine.name, concurrency: config.tts.concurrency }, 'tts stage started');
-  return {
-    name: 'tts',
-    ready: () => true,
-    async stop() {
-      await consumer.stop();
-      cancels.stop();
-      await engine.close();
-    },
-  };
 }

@@ -8,6 +8,7 @@ export class InputBuffer {
   private chunks: Uint8Array[] = [];
   private start = 0; // session sample offset of the first buffered sample
   private length = 0; // buffered samples
+  private positioned = false; // the first append fixes where the timeline starts
 
   constructor(private readonly maxSamples: number) {}
 
@@ -29,7 +30,10 @@ export class InputBuffer {
    * front because the buffer is full.
    */
   append(pcm: Uint8Array, offset: number): number {
-    if (this.length === 0 && this.chunks.length === 0 && this.start === 0) this.start = offset;
+    if (!this.positioned) {
+      this.start = offset;
+      this.positioned = true;
+    }
     const end = this.endSample;
     let data = pcm;
     if (offset < end) {
@@ -104,5 +108,6 @@ export class InputBuffer {
     this.chunks = [];
     this.length = 0;
     this.start = atSample;
+    this.positioned = true;
   }
 }

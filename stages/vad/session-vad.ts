@@ -3,7 +3,7 @@
 // input-buffer control into actions (events to publish, utterances to commit) without doing I/O.
 import { Resampler, pcm16ToFloat32 } from '../../lib/audio/index.ts';
 import { derivedId } from '../../lib/ids.ts';
-import type { InputControl, OutboxEvent, TranscriptionSettings, TurnDetectionSettings } from '../../schemas/index.ts';
+import { DEFAULT_SERVER_VAD, type InputControl, type OutboxEvent, type TranscriptionSettings, type TurnDetectionSettings } from '../../schemas/index.ts';
 import { InputBuffer } from './input-buffer.ts';
 import { TurnDetector, detectorParams } from './turn-detector.ts';
 import type { VadEngine, VadStreamState } from './silero-engine.ts';
@@ -11,15 +11,8 @@ import type { VadEngine, VadStreamState } from './silero-engine.ts';
 export const BUS_RATE = 24_000;
 const MIN_COMMIT_SAMPLES = BUS_RATE / 10; // OpenAI refuses commits under 100 ms
 
-export const DEFAULT_TURN_DETECTION: TurnDetectionSettings = {
-  type: 'server_vad',
-  threshold: 0.5,
-  prefix_padding_ms: 300,
-  silence_duration_ms: 500,
-  idle_timeout_ms: null,
-  create_response: true,
-  interrupt_response: true,
-};
+/** Until the gateway's config control arrives (or after a takeover), OpenAI's defaults apply. */
+export const DEFAULT_TURN_DETECTION: TurnDetectionSettings = { ...DEFAULT_SERVER_VAD };
 
 export type VadAction =
   | { type: 'event'; event: OutboxEvent }

@@ -24,7 +24,7 @@ function alive(pid: number): boolean {
 
 test('npm start: embedded Parley serves the printed snippet and stops cleanly on SIGTERM', { timeout: 120_000 }, async () => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-cli-'));
-  const env = { ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_PORT: '0', PARLEY_TLS_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_LOG_LEVEL: 'info' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_PORT: '0', PARLEY_TLS_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_LOG_LEVEL: 'info' };
   for (const k of ['NATS_URL', 'DATABASE_URL', 'PARLEY_API_KEYS', 'OPENAI_BASE_URL', 'OPENAI_API_KEY']) delete env[k];
   const child = spawn(process.execPath, ['--import', 'tsx', 'ops/cli.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -64,7 +64,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       let calls = 0;
       let out = 0;
       for (const step of fake.chat) {
-        if (step.delayMs) await sleep(step.delayMs);
+        if ('delayMs' in step && step.delayMs) await sleep(step.delayMs);
         if ('text' in step) {
           // Stream word by word, like a model.
           for (const piece of step.text.split(/(?<=\s)/)) {

@@ -3,6 +3,7 @@
 // regions for VAD / turn-detection / STT tests. Everything is PCM16 mono at
 // 24 kHz (the bus format) unless a rate is passed.
 
+import { seededRandom as mulberry32 } from './random.ts';
 import { execFile } from 'node:child_process';
 import { concatBytes, decodeWav, msToSamples, resamplePcm16, rmsDbfs, samplesToMs } from '../../lib/audio/index.ts';
 
@@ -132,14 +133,3 @@ export async function buildUtteranceTrack(
   return { pcm16: concatBytes(chunks), segments };
 }
 
-/** Small, fast, well-distributed 32-bit PRNG; returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
