@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
 
-export type SttEngineName = 'pocketsphinx' | 'openai';
-export type LlmEngineName = 'echo' | 'openai';
-export type TtsEngineName = 'espeak' | 'openai';
+export type SttEngineName = 'pocketsphinx' | 'openai' | 'null';
+export type LlmEngineName = 'echo' | 'openai' | 'null';
+export type TtsEngineName = 'espeak' | 'openai' | 'null';
 
 export interface ApiKeyEntry {
   readonly key: string;
@@ -83,6 +83,8 @@ export interface ParleyConfig {
     readonly poolSize: number;
     readonly schema: string | undefined;
   };
+  /** Delay of the null engines (load tests isolating the platform's own cost). */
+  readonly nullEngineDelayMs: number;
   readonly otel: {
     readonly endpoint: string | undefined;
     readonly serviceName: string;
@@ -188,7 +190,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       maxUtteranceMs: int(env, 'PARLEY_VAD_MAX_UTTERANCE_MS', 60_000, 1_000, 3_600_000),
     },
     stt: {
-      engine: oneOf(env, 'PARLEY_STT_ENGINE', ['pocketsphinx', 'openai'] as const, 'pocketsphinx'),
+      engine: oneOf(env, 'PARLEY_STT_ENGINE', ['pocketsphinx', 'openai', 'null'] as const, 'pocketsphinx'),
       baseUrl: opt(env, 'PARLEY_STT_BASE_URL') ?? openAiBase,
       apiKey: opt(env, 'PARLEY_STT_API_KEY') ?? openAiKey,
       model: str(env, 'PARLEY_STT_MODEL', 'whisper-1'),
@@ -196,7 +198,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       concurrency: int(env, 'PARLEY_STT_CONCURRENCY', 2, 1, 1024),
     },
     llm: {
-      engine: oneOf(env, 'PARLEY_LLM_ENGINE', ['echo', 'openai'] as const, llmDefault),
+      engine: oneOf(env, 'PARLEY_LLM_ENGINE', ['echo', 'openai', 'null'] as const, llmDefault),
       baseUrl: openAiBase,
       apiKey: openAiKey,
       model: str(env, 'PARLEY_LLM_MODEL', 'gpt-4o-mini'),
@@ -204,7 +206,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       concurrency: int(env, 'PARLEY_LLM_CONCURRENCY', 64, 1, 10_000),
     },
     tts: {
-      engine: oneOf(env, 'PARLEY_TTS_ENGINE', ['espeak', 'openai'] as const, 'espeak'),
+      engine: oneOf(env, 'PARLEY_TTS_ENGINE', ['espeak', 'openai', 'null'] as const, 'espeak'),
       baseUrl: opt(env, 'PARLEY_TTS_BASE_URL') ?? openAiBase,
       apiKey: opt(env, 'PARLEY_TTS_API_KEY') ?? openAiKey,
       model: str(env, 'PARLEY_TTS_MODEL', 'gpt-4o-mini-tts'),
@@ -216,6 +218,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       poolSize: int(env, 'PARLEY_DB_POOL_SIZE', 10, 1, 1000),
       schema: opt(env, 'PARLEY_DB_SCHEMA'),
     },
+    nullEngineDelayMs: int(env, 'PARLEY_NULL_ENGINE_DELAY_MS', 0, 0, 60_000),
     otel: {
       endpoint: opt(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
       serviceName: str(env, 'OTEL_SERVICE_NAME', 'parley'),

@@ -13,6 +13,7 @@ import { validators, type LlmJob, type TtsJob } from '../../schemas/index.ts';
 import { createEchoEngine } from './echo-engine.ts';
 import type { LlmEngine } from './engine.ts';
 import { createOpenAiLlmEngine } from './openai-engine.ts';
+import { createNullLlmEngine } from './null-engine.ts';
 import { SentenceSplitter } from './sentence-splitter.ts';
 
 export type { LlmEngine, LlmChunk, LlmRequest } from './engine.ts';
@@ -22,6 +23,7 @@ export { SentenceSplitter } from './sentence-splitter.ts';
 export const llmEngines = {
   echo: (_c: ParleyConfig) => createEchoEngine(),
   openai: (c: ParleyConfig) => createOpenAiLlmEngine({ baseUrl: c.llm.baseUrl, apiKey: c.llm.apiKey, model: c.llm.model, timeoutMs: c.llm.timeoutMs }),
+  null: (c: ParleyConfig) => createNullLlmEngine({ delayMs: c.nullEngineDelayMs }),
 } satisfies Record<ParleyConfig['llm']['engine'], (c: ParleyConfig) => LlmEngine>;
 
 export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine): Promise<Stage> {

@@ -11,12 +11,14 @@ import { validators, type SttJob } from '../../schemas/index.ts';
 import type { SttEngine } from './engine.ts';
 import { createOpenAiSttEngine } from './openai-engine.ts';
 import { createPocketsphinxEngine } from './pocketsphinx-engine.ts';
+import { createNullSttEngine } from './null-engine.ts';
 
 export type { SttEngine, SttRequest, SttResult } from './engine.ts';
 
 export const sttEngines = {
   pocketsphinx: (c: ParleyConfig) => createPocketsphinxEngine({ timeoutMs: c.stt.timeoutMs, warm: c.stt.concurrency }),
   openai: (c: ParleyConfig) => createOpenAiSttEngine({ baseUrl: c.stt.baseUrl, apiKey: c.stt.apiKey, model: c.stt.model, timeoutMs: c.stt.timeoutMs }),
+  null: (c: ParleyConfig) => createNullSttEngine({ delayMs: c.nullEngineDelayMs }),
 } satisfies Record<ParleyConfig['stt']['engine'], (c: ParleyConfig) => SttEngine>;
 
 export async function startSttStage(deps: StageDeps, engineOverride?: SttEngine): Promise<Stage> {

@@ -12,6 +12,7 @@ import { validators, type TtsJob } from '../../schemas/index.ts';
 import { rechunk, type TtsEngine } from './engine.ts';
 import { createEspeakEngine } from './espeak-engine.ts';
 import { createOpenAiTtsEngine } from './openai-engine.ts';
+import { createNullTtsEngine } from './null-engine.ts';
 
 export type { TtsEngine, TtsRequest } from './engine.ts';
 
@@ -21,6 +22,7 @@ const CHUNK_BYTES = 4_800;
 export const ttsEngines = {
   espeak: (c: ParleyConfig) => createEspeakEngine({ timeoutMs: c.tts.timeoutMs }),
   openai: (c: ParleyConfig) => createOpenAiTtsEngine({ baseUrl: c.tts.baseUrl, apiKey: c.tts.apiKey, model: c.tts.model, timeoutMs: c.tts.timeoutMs }),
+  null: (c: ParleyConfig) => createNullTtsEngine({ delayMs: c.nullEngineDelayMs }),
 } satisfies Record<ParleyConfig['tts']['engine'], (c: ParleyConfig) => TtsEngine>;
 
 export async function startTtsStage(deps: StageDeps, engineOverride?: TtsEngine): Promise<Stage> {

@@ -1,0 +1,25 @@
+// A null TTS engine for load tests: after a fixed delay, a quiet 440 Hz tone of 60 ms per word of
+// the sentence, in one piece (PARLEY_TTS_ENGINE=null).
+import { CancelledError } from '../../lib/errors.ts';
+import { abortableDelay } from '../../lib/delay.ts';
+import type { TtsEngine } from './engine.ts';
+
+const MS_PER_WORD = 60;
+
+export function createNullTtsEngine(opts: { delayMs: number }): TtsEngine {
+  return {
+    name: 'null',
+    capabilities: { streaming: false, sampleRate: 24_000, voices: 'any' },
+    async *synthesize(req) {
+      await abortableDelay(opts.delayMs, req.signal);
+      if (req.signal.aborted) throw new CancelledError();
+      const words = Math.max(1, req.text.split(/\s+/).filter(Boolean).length);
+      const samples = Math.round((24_000 * words * MS_PER_WORD) / 1000);
+      const pcm = new Uint8Array(samples * 2);
+      const view = new DataView(pcm.buffer);
+      for (let i = 0; i < samples; i++) view.setInt16(i * 2, Math.round(2_000 * Math.sin((2 * Math.PI * 440 * i) / 24_000)), true);
+      yield pcm;
+    },
+    close: async () => undefined,
+  };
+}
