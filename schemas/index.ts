@@ -1,7 +1,7 @@
 // The one source of message shapes: Realtime client/server events (GA and beta) and the internal
 // bus messages, each with its static type and a compiled validator made from the same definition.
 import { compileValidator } from './validate.ts';
-import { CancelNotice, ConversationRecord, DeadLetter, InputControl, LlmJob, OutboxEvent, SttJob, TtsJob } from './internal/messages.ts';
+import { CancelNotice, ConversationRecord, DeadLetter, InputControl, LlmJob, OutboxEvent, SessionRecord, SttJob, TranscriptionSettings, TtsJob, TurnDetectionSettings, VadCheckpoint } from './internal/messages.ts';
 
 export * from './realtime/common.ts';
 export * from './realtime/session.ts';
@@ -20,4 +20,8 @@ export const validators = {
   conversationRecord: compileValidator(ConversationRecord),
   cancelNotice: compileValidator(CancelNotice),
   deadLetter: compileValidator(DeadLetter),
+  sessionRecord: compileValidator(SessionRecord),
+  vadCheckpoint: compileValidator(VadCheckpoint),
+  turnDetection: compileValidator(TurnDetectionSettings),
+  transcription: compileValidator(TranscriptionSettings),
 };

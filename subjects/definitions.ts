@@ -38,7 +38,7 @@ export interface ConsumerDefinition {
   readonly inactiveThresholdMs: number | undefined;
 }
 
-export type BucketRole = 'sessions' | 'heartbeats' | 'leases' | 'ephemeralKeys';
+export type BucketRole = 'sessions' | 'heartbeats' | 'leases' | 'checkpoints' | 'ephemeralKeys';
 
 export interface BucketDefinition {
   readonly role: BucketRole;
@@ -82,6 +82,8 @@ export function streamDefinitions(cat: Catalogue, o: TopologyOptions): StreamDef
       maxBytes: 512 * MIB,
       maxMsgSize: MIB,
       duplicateWindowMs: Math.min(30_000, o.audioMaxAgeMs),
+      // A gateway resuming a session reads the session's last frame to continue its timeline.
+      allowDirect: true,
     },
     {
       ...base,
@@ -229,6 +231,7 @@ export function bucketDefinitions(cat: Catalogue, o: TopologyOptions): BucketDef
     { role: 'sessions', name: cat.buckets.sessions, description: 'Parley session state: config, owner gateway, conversation pointers (CAS on revision)', ttlMs: o.sessionTtlMs, storage: 'file', replicas: o.replicas, history: 1 },
     { role: 'heartbeats', name: cat.buckets.heartbeats, description: 'Parley session heartbeats; a key older than the TTL is an abandoned session', ttlMs: o.heartbeatTtlMs, storage: 'memory', replicas: o.replicas, history: 1 },
     { role: 'leases', name: cat.buckets.leases, description: 'Parley partition ownership leases (key <stage>.<partition>); a lease lapses when its holder stops renewing', ttlMs: o.leaseTtlMs, storage: 'memory', replicas: o.replicas, history: 1 },
+    { role: 'checkpoints', name: cat.buckets.checkpoints, description: 'Parley VAD partition checkpoints (key vad.<partition>): the oldest audio stream sequence a new owner must replay from', ttlMs: o.audioMaxAgeMs, storage: 'file', replicas: o.replicas, history: 1 },
     { role: 'ephemeralKeys', name: cat.buckets.ephemeralKeys, description: 'Parley ephemeral client secrets (ek_…) with their baked-in session config', ttlMs: o.ephemeralKeyTtlMs, storage: 'file', replicas: o.replicas, history: 1 },
   ];
 }

@@ -62,6 +62,7 @@ export interface Catalogue {
     readonly sessions: string;
     readonly heartbeats: string;
     readonly leases: string;
+    readonly checkpoints: string;
     readonly ephemeralKeys: string;
   };
 }
@@ -127,6 +128,7 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
       sessions: `${p}_sessions`,
       heartbeats: `${p}_heartbeats`,
       leases: `${p}_leases`,
+      checkpoints: `${p}_checkpoints`,
       ephemeralKeys: `${p}_ephemeral_keys`,
     },
   };

@@ -167,3 +167,20 @@ export type CancelNotice = Static<typeof CancelNotice>;
 
 export const DeadLetter = Type.Object({ stage: Type.String(), subject: Type.String(), deliveries: Type.Integer(), error: ErrorInfo, body: Type.String() });
 export type DeadLetter = Static<typeof DeadLetter>;
+
+/** Session state kept in the sessions KV bucket (key `s.<session>`), so any gateway can resume it. */
+export const SessionRecord = Type.Object({
+  id: Id,
+  tenantId: Id,
+  iface: Type.Union([Type.Literal('ga'), Type.Literal('beta')]),
+  gatewayId: Id,
+  /** The full effective session (GA shape, see schemas/realtime/session.ts SessionConfig). */
+  config: Type.Record(Type.String(), Type.Unknown()),
+  createdAt: Type.Number(),
+  updatedAt: Type.Number(),
+});
+export type SessionRecord = Static<typeof SessionRecord>;
+
+/** A VAD partition checkpoint (checkpoints bucket, key `vad.<partition>`). */
+export const VadCheckpoint = Type.Object({ seq: Type.Integer({ minimum: 0 }), at: Type.Number(), holder: Type.String() });
+export type VadCheckpoint = Static<typeof VadCheckpoint>;

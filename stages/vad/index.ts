@@ -1,54 +1,93 @@
 // vadStage: holds leases on audio partitions, consumes each owned partition's durable consumer in
-// order, and feeds one batched Silero processor. Public door of stages/vad.
-import type { ConsumerMessages } from '@nats-io/jetstream';
+// order, and feeds one batched Silero processor. Every second it checkpoints, per partition, the
+// oldest audio it still needs; a worker that takes a partition over (its owner died, or gave it
+// up in a rebalance) first replays the stream from that checkpoint to rebuild the sessions' buffers
+// and turn state, then continues with the durable consumer — no frame is lost, and duplicates are
+// dropped by per-session sequence numbers. Public door of stages/vad.
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy } from '@nats-io/jetstream';
 import { PartitionLeases } from '../../lib/nats/partition-leases.ts';
 import { metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
+import { SessionStore } from '../../lib/session-store.ts';
 import type { Stage, StageDeps } from '../../lib/stage.ts';
-import { partitionOf } from '../../subjects/index.ts';
+import { validators } from '../../schemas/index.ts';
 import { createSileroEngine, type VadEngine } from './silero-engine.ts';
-import { VadProcessor } from './processor.ts';
+import { VadProcessor, type AudioMessage } from './processor.ts';
 
 export { createSileroEngine, type VadEngine } from './silero-engine.ts';
 export { TurnDetector, detectorParams } from './turn-detector.ts';
 
-const ACK_WAIT_MS = 10_000;
+const CHECKPOINT_EVERY_MS = 1_000;
+
+function live(m: JsMsg): AudioMessage {
+  return { streamSeq: m.seq, subject: m.subject, headers: m.headers, data: m.data, ack: () => m.ack(), term: () => m.term() };
+}
 
 export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine): Promise<Stage> {
-  const { bus, config, log } = deps;
+  const { bus, config, log, buckets } = deps;
   const engine = engineOverride ?? (await createSileroEngine({ modelPath: config.vad.modelPath, maxBatch: config.vad.maxBatch }));
   const processor = new VadProcessor({
     bus,
     engine,
     log,
+    sessions: new SessionStore(buckets.sessions),
     maxBufferMs: config.gateway.inputBufferMaxMs,
     maxUtteranceMs: config.vad.maxUtteranceMs,
   });
   const running = new Map<number, { messages: ConsumerMessages; loop: Promise<void> }>();
+  const written = new Map<number, number>();
   let ready = false;
 
-  async function startPartition(p: number, takenOver: boolean): Promise<void> {
-    const consumer = await bus.js.consumers.get(bus.cat.streams.audio, bus.cat.consumers.vadPartition(p));
-    if (takenOver) {
-      // Frames delivered to a dead owner come back after ack_wait; pulling earlier would let new
-      // frames overtake them and break per-session order.
-      const info = await consumer.info(true);
-      if (info.num_ack_pending > 0) {
-        log.info({ partition: p, pending: info.num_ack_pending }, 'waiting for redelivery before taking over partition');
-        await new Promise((r) => setTimeout(r, ACK_WAIT_MS + 250));
+  /** Replay [checkpoint, last delivered] of a partition through the processor (no acks). */
+  async function replay(p: number): Promise<number> {
+    const durable = await bus.js.consumers.get(bus.cat.streams.audio, bus.cat.consumers.vadPartition(p));
+    const info = await durable.info(true);
+    const delivered = info.delivered.stream_seq;
+    const entry = await buckets.checkpoints.get(`vad.${p}`);
+    const cp = entry?.operation === 'PUT' ? entry.json<unknown>() : undefined;
+    const fromCheckpoint = validators.vadCheckpoint.check(cp) ? cp.seq : undefined;
+    const from = Math.min(fromCheckpoint ?? info.ack_floor.stream_seq + 1, info.ack_floor.stream_seq + 1);
+    if (from > delivered) return 0;
+    const ordered = await bus.js.consumers.get(bus.cat.streams.audio, {
+      filter_subjects: bus.cat.subjects.audioPartition(p),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    });
+    let n = 0;
+    for (let done = false; !done; ) {
+      const batch = await ordered.fetch({ max_messages: 1_000, expires: 2_000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        if (m.seq > delivered) {
+          done = true;
+          break;
+        }
+        processor.enqueue({ streamSeq: m.seq, subject: m.subject, headers: m.headers, data: m.data, ack: () => undefined, term: () => undefined });
+        n++;
+        if (m.seq >= delivered) done = true;
       }
+      if (got === 0) done = true;
     }
+    return n;
+  }
+
+  async function startPartition(p: number, takenOver: boolean): Promise<void> {
+    const started = performance.now();
+    const replayed = await replay(p);
+    const consumer = await bus.js.consumers.get(bus.cat.streams.audio, bus.cat.consumers.vadPartition(p));
     const messages = await consumer.consume({ max_messages: 2_000 });
     const loop = (async () => {
       try {
-        for await (const m of messages) processor.enqueue(m);
+        for await (const m of messages) processor.enqueue(live(m));
       } catch (err) {
         log.warn({ partition: p, err: errorMessage(err) }, 'partition consumer ended');
       }
     })();
     running.set(p, { messages, loop });
     metrics.partitionsOwned.set({ stage: 'vad' }, running.size);
-    log.info({ partition: p, takenOver }, 'vad partition acquired');
+    log.info({ partition: p, takenOver, replayed, ms: Math.round(performance.now() - started) }, 'vad partition acquired');
   }
 
   async function stopPartition(p: number): Promise<void> {
@@ -58,13 +97,22 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     await r.messages.close().catch(() => undefined);
     await r.loop;
     await processor.idle();
-    processor.forgetPartition((sid) => partitionOf(sid, bus.cat.partitions) === p);
+    await writeCheckpoint(p);
+    processor.forgetPartition(p);
+    written.delete(p);
     metrics.partitionsOwned.set({ stage: 'vad' }, running.size);
     log.info({ partition: p }, 'vad partition released');
   }
 
+  async function writeCheckpoint(p: number): Promise<void> {
+    const seq = processor.checkpoint(p);
+    if (seq === undefined || written.get(p) === seq) return;
+    await buckets.checkpoints.put(`vad.${p}`, JSON.stringify({ seq, at: Date.now(), holder: config.instanceId }));
+    written.set(p, seq);
+  }
+
   const leases = new PartitionLeases({
-    kv: deps.buckets.leases,
+    kv: buckets.leases,
     stage: 'vad',
     partitions: bus.cat.partitions,
     holderId: config.instanceId,
@@ -74,6 +122,9 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     onRelease: stopPartition,
   });
   await leases.start();
+  const checkpoints = setInterval(() => {
+    for (const p of running.keys()) writeCheckpoint(p).catch((err: unknown) => log.warn({ partition: p, err: errorMessage(err) }, 'checkpoint failed'));
+  }, CHECKPOINT_EVERY_MS);
   ready = true;
   log.info({ engine: engine.name, partitions: leases.ownedPartitions().length }, 'vad stage started');
 
@@ -82,6 +133,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     ready: () => ready,
     async stop() {
       ready = false;
+      clearInterval(checkpoints);
       await leases.stop();
       await processor.idle();
       processor.close();

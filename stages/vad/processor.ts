@@ -1,38 +1,59 @@
 // The VAD worker's engine room: messages of every owned partition land here in order; each round
 // takes the oldest pending frame of every session, runs ONE batched Silero inference over them, and
 // applies the results. Control (commit/clear/config) runs only when every earlier frame of its
-// session is done, so order per session is exact. Actions are published through a per-session
-// chain; a message is acked only after the work it caused is published.
-import type { JsMsg } from '@nats-io/jetstream';
+// session is done, so order per session is exact. A message is acked once the work it caused is
+// published. Per-session sequence numbers drop redelivered duplicates, and the processor knows,
+// per partition, the oldest stream sequence it still needs: the checkpoint a successor replays from.
+import type { MsgHdrs } from '@nats-io/nats-core';
 import type { Bus } from '../../lib/nats/bus.ts';
-import { decodeJson, publishDurable, publishJson } from '../../lib/nats/publish.ts';
+import { decodeJson } from '../../lib/nats/publish.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
-import { HEADER, validators, type OutboxEvent, type SttJob } from '../../schemas/index.ts';
-import { SessionVad, BUS_RATE, type VadAction } from './session-vad.ts';
+import type { SessionStore } from '../../lib/session-store.ts';
+import { HEADER, validators } from '../../schemas/index.ts';
+import { partitionOf } from '../../subjects/index.ts';
+import { SessionVad, type VadAction } from './session-vad.ts';
 import type { VadEngine } from './silero-engine.ts';
+import { publishVadAction } from './publish-actions.ts';
 
-const UTTERANCE_CHUNK_BYTES = 256 * 1024;
+/** A message from the audio stream: live from the durable consumer, or replayed on takeover. */
+export interface AudioMessage {
+  readonly streamSeq: number;
+  readonly subject: string;
+  readonly headers: MsgHdrs | undefined;
+  readonly data: Uint8Array;
+  ack(): void;
+  term(): void;
+}
 
 interface SessionSlot {
-  vad: SessionVad;
-  inbox: JsMsg[];
+  readonly vad: SessionVad;
+  readonly partition: number;
+  inbox: AudioMessage[];
   chain: Promise<void>;
+  /** Last per-session sequence (Parley-Seq) accepted: anything at or below is a duplicate. */
+  lastSeq: number;
+  /** Audio messages whose samples are still in the buffer, oldest first. */
+  held: Array<{ streamSeq: number; endSample: number }>;
+  /** False until the session's turn-detection config is known (from the stream or from KV). */
+  configured: boolean;
 }
 
 export interface VadProcessorOptions {
   readonly bus: Bus;
   readonly engine: VadEngine;
   readonly log: Logger;
+  readonly sessions: SessionStore;
   readonly maxBufferMs: number;
   readonly maxUtteranceMs: number;
 }
 
 export class VadProcessor {
-  private readonly sessions = new Map<string, SessionSlot>();
+  private readonly slots = new Map<string, SessionSlot>();
+  private readonly lastStreamSeq = new Map<number, number>();
   private running: Promise<void> | undefined;
-  private idleTimer: NodeJS.Timeout;
+  private readonly idleTimer: NodeJS.Timeout;
 
   constructor(private readonly o: VadProcessorOptions) {
     // Sessions that went quiet without a close (their gateway died) are forgotten after a while.
@@ -41,54 +62,102 @@ export class VadProcessor {
   }
 
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.slots.size;
   }
 
-  enqueue(msg: JsMsg): void {
+  enqueue(msg: AudioMessage): void {
     const sid = msg.headers?.get(HEADER.session) ?? '';
     const gw = msg.headers?.get(HEADER.gateway) ?? '';
-    if (!sid || !gw) {
-      this.o.log.warn({ subject: msg.subject }, 'audio message without session or gateway header, dropped');
+    const seq = Number(msg.headers?.get(HEADER.seq) ?? NaN);
+    if (!sid || !gw || !Number.isInteger(seq)) {
+      this.o.log.warn({ subject: msg.subject }, 'audio message without session, gateway or seq header, dropped');
       msg.term();
       return;
     }
-    let slot = this.sessions.get(sid);
+    const partition = partitionOf(sid, this.o.bus.cat.partitions);
+    this.lastStreamSeq.set(partition, Math.max(this.lastStreamSeq.get(partition) ?? 0, msg.streamSeq));
+    let slot = this.slots.get(sid);
     if (!slot) {
-      slot = {
-        vad: new SessionVad(sid, gw, this.o.engine, { maxBufferMs: this.o.maxBufferMs, maxUtteranceMs: this.o.maxUtteranceMs }),
-        inbox: [],
-        chain: Promise.resolve(),
-      };
-      this.sessions.set(sid, slot);
-      metrics.vadSessions.set(this.sessions.size);
+      slot = this.newSlot(sid, gw, partition, msg);
+    } else if (seq <= slot.lastSeq) {
+      msg.ack(); // a redelivery of something already processed (or replayed on takeover)
+      return;
     }
-    slot.vad.gatewayId = gw; // a reconnect may move the session to another gateway
+    slot.lastSeq = seq;
+    slot.vad.gatewayId = gw; // a resumed session may have moved to another gateway
     slot.inbox.push(msg);
-    this.running ??= this.drain().finally(() => (this.running = undefined));
+    this.kick();
   }
 
-  /** Drop state of sessions in a partition we no longer own (their messages will be redelivered). */
-  forgetPartition(belongs: (sessionId: string) => boolean): void {
-    for (const [sid, slot] of this.sessions) {
-      if (!belongs(sid)) continue;
-      for (const m of slot.inbox) m.nak();
-      this.sessions.delete(sid);
+  private newSlot(sid: string, gw: string, partition: number, first: AudioMessage): SessionSlot {
+    const slot: SessionSlot = {
+      vad: new SessionVad(sid, gw, this.o.engine, { maxBufferMs: this.o.maxBufferMs, maxUtteranceMs: this.o.maxUtteranceMs }),
+      partition,
+      inbox: [],
+      chain: Promise.resolve(),
+      lastSeq: -1,
+      held: [],
+      configured: isConfigControl(first),
+    };
+    this.slots.set(sid, slot);
+    metrics.vadSessions.set(this.slots.size);
+    // Met mid-session (after a takeover or restart): its turn-detection config comes from KV.
+    if (!slot.configured) void this.loadConfig(slot);
+    return slot;
+  }
+
+  private async loadConfig(slot: SessionSlot): Promise<void> {
+    try {
+      const stored = await this.o.sessions.load(slot.vad.sessionId);
+      const cfg = stored?.record.config;
+      if (stored && cfg) {
+        const td = validators.turnDetection.check(cfg['turn_detection']) ? cfg['turn_detection'] : undefined;
+        const tr = validators.transcription.check(cfg['transcription']) ? cfg['transcription'] : null;
+        if (td !== undefined) slot.vad.applyControl({ op: 'config', turnDetection: td, transcription: tr, tenantId: stored.record.tenantId });
+      }
+    } catch (err) {
+      this.o.log.warn({ session: slot.vad.sessionId, err: errorMessage(err) }, 'session config unavailable, using defaults');
     }
-    metrics.vadSessions.set(this.sessions.size);
+    slot.configured = true;
+    this.kick();
+  }
+
+  /** The oldest audio stream sequence a successor must replay from to rebuild `partition`. */
+  checkpoint(partition: number): number | undefined {
+    let min: number | undefined;
+    for (const slot of this.slots.values()) {
+      if (slot.partition !== partition) continue;
+      const first = slot.held[0]?.streamSeq ?? slot.inbox[0]?.streamSeq;
+      if (first !== undefined && (min === undefined || first < min)) min = first;
+    }
+    const last = this.lastStreamSeq.get(partition);
+    return min ?? (last === undefined ? undefined : last + 1);
+  }
+
+  /** Drop state of a partition we no longer own (its messages will be processed by the next owner). */
+  forgetPartition(partition: number): void {
+    for (const [sid, slot] of this.slots) if (slot.partition === partition) this.slots.delete(sid);
+    this.lastStreamSeq.delete(partition);
+    metrics.vadSessions.set(this.slots.size);
   }
 
   async idle(): Promise<void> {
     while (this.running) await this.running;
+    await Promise.all([...this.slots.values()].map((s) => s.chain));
   }
 
   close(): void {
     clearInterval(this.idleTimer);
   }
 
+  private kick(): void {
+    this.running ??= this.drain().finally(() => (this.running = undefined));
+  }
+
   private async drain(): Promise<void> {
     for (;;) {
       const batch: Array<{ slot: SessionSlot; frame: SessionVad['frames'][number] }> = [];
-      for (const slot of this.sessions.values()) {
+      for (const slot of this.slots.values()) {
         this.admit(slot);
         const frame = slot.vad.frames[0];
         if (frame) batch.push({ slot, frame });
@@ -109,13 +178,14 @@ export class VadProcessor {
         slot.vad.frames.shift();
         this.run(slot, slot.vad.applyProbability(probs[i]!, frame));
         frame.done();
+        this.release(slot);
       });
     }
   }
 
   /** Move messages from the inbox into the session while no frame of an earlier message waits. */
   private admit(slot: SessionSlot): void {
-    while (slot.vad.frames.length === 0 && slot.inbox.length > 0) {
+    while (slot.configured && slot.vad.frames.length === 0 && slot.inbox.length > 0) {
       const msg = slot.inbox.shift()!;
       const kind = msg.headers?.get(HEADER.kind);
       if (kind === 'audio') {
@@ -126,10 +196,12 @@ export class VadProcessor {
           continue;
         }
         const sentAt = Number(msg.headers?.get(HEADER.sentAt) ?? 0);
+        slot.held.push({ streamSeq: msg.streamSeq, endSample: offset + msg.data.length / 2 });
         slot.vad.appendAudio(msg.data, offset, () => {
           if (sentAt) metrics.vadLagSeconds.observe(Math.max(0, Date.now() - sentAt) / 1000);
           this.ackAfter(slot, msg);
         });
+        this.release(slot);
       } else if (kind === 'control') {
         this.applyControl(slot, msg);
       } else {
@@ -138,7 +210,13 @@ export class VadProcessor {
     }
   }
 
-  private applyControl(slot: SessionSlot, msg: JsMsg): void {
+  /** Forget held messages whose audio has left the buffer (trimmed or committed). */
+  private release(slot: SessionSlot): void {
+    const from = slot.vad.heldFromSample;
+    while (slot.held.length && slot.held[0]!.endSample <= from) slot.held.shift();
+  }
+
+  private applyControl(slot: SessionSlot, msg: AudioMessage): void {
     let parsed: unknown;
     try {
       parsed = decodeJson(msg.data);
@@ -152,84 +230,43 @@ export class VadProcessor {
       return;
     }
     this.run(slot, slot.vad.applyControl(ctl.value));
+    this.release(slot);
     if (ctl.value.op === 'close') {
       const sid = slot.vad.sessionId;
       slot.chain = slot.chain.then(() => {
-        if (this.sessions.get(sid) === slot && slot.inbox.length === 0) this.sessions.delete(sid);
-        metrics.vadSessions.set(this.sessions.size);
+        if (this.slots.get(sid) === slot && slot.inbox.length === 0) this.slots.delete(sid);
+        metrics.vadSessions.set(this.slots.size);
       });
     }
     this.ackAfter(slot, msg);
   }
 
-  private ackAfter(slot: SessionSlot, msg: JsMsg): void {
+  private ackAfter(slot: SessionSlot, msg: AudioMessage): void {
     slot.chain = slot.chain.then(() => msg.ack());
   }
 
   private run(slot: SessionSlot, actions: VadAction[]): void {
     for (const action of actions) {
-      slot.chain = slot.chain.then(() => this.execute(slot.vad, action)).catch((err: unknown) => {
-        this.o.log.error({ session: slot.vad.sessionId, err: errorMessage(err) }, 'vad action failed');
-      });
+      slot.chain = slot.chain
+        .then(() => publishVadAction(this.o.bus, slot.vad, action))
+        .catch((err: unknown) => this.o.log.error({ session: slot.vad.sessionId, err: errorMessage(err) }, 'vad action failed'));
     }
-  }
-
-  private async execute(vad: SessionVad, action: VadAction): Promise<void> {
-    const { bus } = this.o;
-    if (action.type === 'event') {
-      await this.emit(vad, action.event, `${vad.sessionId}:${action.event.kind}:${'itemId' in action.event ? action.event.itemId : Date.now()}`);
-      return;
-    }
-    const { itemId, audio } = action;
-    const chunks = Math.ceil(audio.length / UTTERANCE_CHUNK_BYTES);
-    await Promise.all(
-      Array.from({ length: chunks }, (_, n) =>
-        publishDurable(bus, bus.cat.subjects.utteranceChunk(vad.sessionId, itemId, n), audio.subarray(n * UTTERANCE_CHUNK_BYTES, (n + 1) * UTTERANCE_CHUNK_BYTES), {
-          msgId: `utt:${itemId}:${n}`,
-          kind: 'audio',
-        }),
-      ),
-    );
-    const job: SttJob = {
-      sessionId: vad.sessionId,
-      gatewayId: vad.gatewayId,
-      tenantId: vad.tenantId,
-      itemId,
-      samples: audio.length / 2,
-      sampleRate: BUS_RATE,
-      chunks,
-      transcription: vad.transcription,
-      committedAt: Date.now(),
-    };
-    await publishJson(bus, bus.cat.subjects.sttJob(vad.sessionId), job, { msgId: `stt:${itemId}` });
-    await this.emit(
-      vad,
-      {
-        kind: 'input.committed',
-        itemId,
-        audioStartMs: action.audioStartMs,
-        audioEndMs: action.audioEndMs,
-        samples: audio.length / 2,
-        chunks,
-        clientEventId: action.clientEventId,
-        source: action.source,
-      },
-      `${vad.sessionId}:committed:${itemId}`,
-    );
-  }
-
-  private emit(vad: SessionVad, event: OutboxEvent, msgId: string): Promise<unknown> {
-    return publishJson(this.o.bus, this.o.bus.cat.subjects.outbox(vad.gatewayId, vad.sessionId), event, {
-      msgId,
-      headers: { [HEADER.session]: vad.sessionId },
-    });
   }
 
   private evictIdle(maxIdleMs: number): void {
     const now = Date.now();
-    for (const [sid, slot] of this.sessions) {
-      if (slot.inbox.length === 0 && slot.vad.frames.length === 0 && now - slot.vad.lastActivity > maxIdleMs) this.sessions.delete(sid);
+    for (const [sid, slot] of this.slots) {
+      if (slot.inbox.length === 0 && slot.vad.frames.length === 0 && now - slot.vad.lastActivity > maxIdleMs) this.slots.delete(sid);
     }
-    metrics.vadSessions.set(this.sessions.size);
+    metrics.vadSessions.set(this.slots.size);
+  }
+}
+
+function isConfigControl(msg: AudioMessage): boolean {
+  if (msg.headers?.get(HEADER.kind) !== 'control') return false;
+  try {
+    return (decodeJson(msg.data) as { op?: unknown }).op === 'config';
+  } catch {
+    return false;
   }
 }

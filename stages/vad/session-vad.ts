@@ -68,6 +68,11 @@ export class SessionVad {
     return this.detector?.speaking ?? false;
   }
 
+  /** Session sample offset of the oldest audio still held: everything before it can be forgotten. */
+  get heldFromSample(): number {
+    return this.buffer.startSample;
+  }
+
   /** Buffer a frame of 24 kHz audio starting at session sample `offset`; queue whole VAD frames. */
   appendAudio(pcm: Uint8Array, offset: number, done: () => void): number {
     this.lastActivity = Date.now();

@@ -1,0 +1,133 @@
+// The loadtest's programmatic entry (used by cli.ts and the test): prepares the corpus, optionally
+// starts an embedded Parley, runs the sessions in worker processes with a live progress line,
+// then writes result.json, report.html (and for an embedded Parley its log and /metrics text).
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadCorpus } from './corpus.ts';
+import { startEmbedded, type EmbeddedParley } from './embedded.ts';
+import { renderReport } from './report-html.ts';
+import { buildResult, type ErrorSample, type LoadtestResult } from './result.ts';
+import { epochNow, type FromWorker, type LoadtestConfig, type SessionRecord, type TurnRecord } from './types.ts';
+import { startWorkers } from './workers.ts';
+
+const PROGRESS_EVERY_MS = 1_000;
+const MAX_ERROR_SAMPLES = 100;
+
+export interface RunOptions extends Omit<LoadtestConfig, 'url' | 'apiKey'> {
+  readonly url?: string | undefined;
+  readonly apiKey?: string | undefined;
+  readonly embedded: boolean;
+  readonly nullEngines: boolean;
+  readonly nullDelayMs: number;
+  readonly parleyLogLevel: string;
+  readonly outDir: string;
+  /** Receives the live progress line about once a second; omit for a silent run. */
+  readonly progress?: (line: string) => void;
+  /** Aborting ends every session now; what was measured is still written. */
+  readonly signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  readonly result: LoadtestResult;
+  readonly outDir: string;
+  /** Every session connected, completed its turns, and saw no error; no worker failed. */
+  readonly ok: boolean;
+}
+
+function progressLine(s: { elapsedMs: number; connected: number; sessions: number; ended: number; turns: TurnRecord[]; errors: number; planned: number | undefined }): string {
+  const failed = s.turns.filter((t) => t.status !== 'completed').length;
+  const lag = s.turns.reduce((m, t) => Math.max(m, t.frameLag?.p99Ms ?? 0), 0);
+  const dropped = s.turns.filter((t) => t.status === 'dropped').length;
+  return (
+    `[${(s.elapsedMs / 1000).toFixed(1).padStart(6)} s] sessions ${s.connected}/${s.sessions} connected, ${s.ended} ended` +
+    ` | turns ${s.turns.length - failed}${s.planned === undefined ? '' : `/${s.planned}`} done, ${failed} failed` +
+    ` | errors ${s.errors} | dropped ${dropped} | frame lag p99 max ${lag.toFixed(1)} ms`
+  );
+}
+
+export async function runLoadtest(opts: RunOptions): Promise<RunOutcome> {
+  await mkdir(opts.outDir, { recursive: true });
+  const corpus = await loadCorpus();
+  let parley: EmbeddedParley | undefined;
+  try {
+    if (opts.embedded) {
+      parley = await startEmbedded({ nullEngines: opts.nullEngines, nullDelayMs: opts.nullDelayMs, logFile: path.join(opts.outDir, 'parley.log'), logLevel: opts.parleyLogLevel });
+    }
+    const url = parley?.url ?? opts.url;
+    const apiKey = parley?.apiKey ?? opts.apiKey;
+    if (!url || !apiKey) throw new Error('a target is needed: --url and --api-key, or --embedded');
+    const { embedded: _e, nullEngines: _n, nullDelayMs: _d, parleyLogLevel: _l, outDir: _o, progress: _p, signal: _s, ...rest } = opts;
+    const config: LoadtestConfig = { ...rest, url, apiKey };
+
+    const turns: TurnRecord[] = [];
+    const sessions: SessionRecord[] = [];
+    const errorSamples: ErrorSample[] = [];
+    const fatal: string[] = [];
+    let connected = 0;
+    let errors = 0;
+    let runStart = epochNow();
+    const onMessage = (msg: FromWorker, worker: number) => {
+      switch (msg.type) {
+        case 'connected':
+          connected++;
+          return;
+        case 'error':
+          errors++;
+          if (errorSamples.length < MAX_ERROR_SAMPLES) errorSamples.push({ session: msg.session, kind: msg.kind, message: msg.message, at: epochNow() - runStart });
+          return;
+        case 'turn':
+          turns.push(msg.record);
+          return;
+        case 'session':
+          sessions.push(msg.record);
+          return;
+        case 'fatal':
+          fatal.push(`worker ${worker}: ${msg.message}`);
+          return;
+        case 'ready':
+        case 'done':
+          return;
+        default:
+          msg satisfies never;
+      }
+    };
+    const pool = await startWorkers({ config, corpus, onMessage });
+    runStart = pool.runStartEpochMs;
+    const planned = config.durationMs === undefined ? config.sessions * config.turns : undefined;
+    const report = () =>
+      opts.progress?.(progressLine({ elapsedMs: epochNow() - runStart, connected, sessions: config.sessions, ended: sessions.length, turns, errors, planned }));
+    const ticker = setInterval(report, PROGRESS_EVERY_MS);
+    const onAbort = () => pool.stop();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) pool.stop();
+    // Past the longest a duration run can take, ask the workers to wrap up.
+    const cap = config.durationMs === undefined ? undefined : setTimeout(() => pool.stop(), config.durationMs + config.turnTimeoutMs + 30_000);
+    try {
+      await pool.finished;
+    } finally {
+      clearInterval(ticker);
+      if (cap) clearTimeout(cap);
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    report();
+    const durationMs = epochNow() - runStart;
+    if (parley) await writeFile(path.join(opts.outDir, 'parley-metrics.txt'), await parley.scrapeMetrics());
+    const result = buildResult({
+      config,
+      target: { url, embedded: opts.embedded, nullEngines: opts.embedded && opts.nullEngines, nullDelayMs: opts.nullDelayMs },
+      startedAt: new Date(runStart),
+      durationMs,
+      corpus,
+      sessions,
+      turns,
+      errorSamples,
+      fatal,
+    });
+    await writeFile(path.join(opts.outDir, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);
+    await writeFile(path.join(opts.outDir, 'report.html'), renderReport(result));
+    const ok = fatal.length === 0 && result.totals.failedSessions === 0;
+    return { result, outDir: opts.outDir, ok };
+  } finally {
+    await parley?.stop();
+  }
+}

@@ -1,0 +1,47 @@
+// Entry of a loadtest worker process (forked by workers.ts through tsx): loads the cached corpus,
+// runs its share of sessions, each starting at its ramp slot, and streams every turn and session
+// record to the parent over IPC. Stops early on `stop` from the parent or when the parent goes away.
+import { readUtterancePcm } from './corpus.ts';
+import { chunkSamples } from './audio-pump.ts';
+import { runSession, type LoadedUtterance } from './session.ts';
+import { epochNow, type FromWorker, type ToWorker } from './types.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const stop = new AbortController();
+
+function emit(msg: FromWorker): void {
+  if (process.connected) process.send?.(msg);
+}
+
+async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  const { config } = msg;
+  const corpus: LoadedUtterance[] = await Promise.all(
+    msg.corpus.map(async (meta) => ({ meta, pcm: await readUtterancePcm(meta, chunkSamples(config.chunkMs)) })),
+  );
+  const now = () => epochNow() - msg.runStartEpochMs;
+  await Promise.all(
+    msg.sessions.map(async (session) => {
+      const startAt = session * config.rampMs;
+      if (startAt > now()) await sleep(startAt - now(), undefined, { signal: stop.signal }).catch(() => undefined);
+      if (stop.signal.aborted) return;
+      const record = await runSession({ config, session, worker: msg.worker, corpus, now, signal: stop.signal, emit });
+      emit({ type: 'session', record });
+    }),
+  );
+}
+
+// Ctrl-C reaches every process of the terminal's group; the parent decides when we stop.
+process.on('SIGINT', () => undefined);
+process.on('disconnect', () => stop.abort());
+process.on('message', (raw) => {
+  const msg = raw as ToWorker;
+  if (msg.type === 'stop') {
+    stop.abort();
+    return;
+  }
+  run(msg)
+    .then(() => emit({ type: 'done' }))
+    .catch((err: unknown) => emit({ type: 'fatal', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+  // The parent disconnects us after `done` (every record sent before it has arrived); we then exit.
+});
+emit({ type: 'ready' });
