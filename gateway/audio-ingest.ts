@@ -41,9 +41,13 @@ export class AudioIngest {
     opts: { frameMs: number; maxQueuedMs: number },
     private readonly log: Logger,
     private readonly onError: (message: string) => void,
+    /** Where a resumed session's timeline continues (its last seq + 1 and sample offset). */
+    start: { nextSeq: number; nextOffset: number } = { nextSeq: 0, nextOffset: 0 },
   ) {
     this.frameSamples = Math.round((opts.frameMs * RATE) / 1000);
     this.maxQueuedSamples = Math.round((opts.maxQueuedMs * RATE) / 1000);
+    this.seq = start.nextSeq;
+    this.nextOffset = start.nextOffset;
   }
 
   /** Samples appended so far: the session's audio timeline (audio_start_ms / audio_end_ms). */
@@ -75,14 +79,26 @@ export class AudioIngest {
     });
   }
 
-  /** Flush what is queued, send `close`, and stop accepting input. */
-  async close(): Promise<void> {
+  /** True while audio or control waits to be published. */
+  get busy(): boolean {
+    return this.publishing || this.queue.length > 0;
+  }
+
+  /**
+   * Flush what is queued and stop accepting input. With `release`, the VAD owner is told to drop
+   * the session's state; without, it keeps it for a resume elsewhere (it ages out otherwise).
+   */
+  async close(release = true): Promise<void> {
     if (this.closed) return;
-    const closing = this.control({ op: 'close' });
+    const closing = release ? this.control({ op: 'close' }) : this.flushed();
     this.closed = true;
     this.pump();
     await closing.catch(() => undefined);
     clearTimeout(this.timer);
+  }
+
+  private async flushed(): Promise<void> {
+    while (this.busy) await new Promise((r) => setTimeout(r, 5));
   }
 
   private shed(): void {
@@ -163,7 +179,7 @@ export class AudioIngest {
       await publishDurable(this.bus, this.bus.cat.subjects.audio(this.target.partition, this.target.sessionId), encodeJson(seg.ctl), {
         kind: 'control',
         msgId: `${this.target.sessionId}:c:${seq}`,
-        headers: this.headers({ [HEADER.seq]: String(seq) }),
+        headers: this.headers({ [HEADER.seq]: String(seq), [HEADER.offset]: String(this.nextOffset) }),
       });
       seg.done();
     } catch (err) {

@@ -164,6 +164,7 @@ function updateSession(session: RealtimeSession, ev: SessionUpdateGaEvent | Sess
   const inputChanged =
     JSON.stringify([before.turn_detection, before.transcription]) !== JSON.stringify([session.config.turn_detection, session.config.transcription]);
   if (inputChanged) void session.pushInputConfig().catch((err: unknown) => busError(session, err, clientEventId));
+  void session.saveState();
   session.sendSession('session.updated');
 }
 

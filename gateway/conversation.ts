@@ -84,6 +84,12 @@ export class Conversation {
     this.onRenumber(moved);
   }
 
+  /** Put back an item read from the conversation log (resume): position and version as stored. */
+  restore(item: ConversationItem, position: number, version: number): void {
+    this.order.push(item.id);
+    this.items.set(item.id, { item, meta: { position, version } });
+  }
+
   delete(id: string): boolean {
     const i = this.order.indexOf(id);
     if (i < 0) return false;

@@ -10,6 +10,8 @@ export interface HandshakeRequest {
   readonly authorization: string;
   readonly protocols: string;
   readonly openaiBeta: string;
+  /** Parley extension: resume a session on this gateway (header `Parley-Session-Id`). */
+  readonly sessionHeader?: string;
 }
 
 export interface HandshakeRefusal {
@@ -26,6 +28,8 @@ export interface Handshake {
   readonly model: string | null;
   /** The subprotocol to answer with ('' when none was offered). */
   readonly protocol: string;
+  /** Parley extension: the session to resume (`?session_id=` or `Parley-Session-Id`), if any. */
+  readonly resumeSessionId: string | null;
   readonly refusal: HandshakeRefusal | null;
 }
 
@@ -47,7 +51,8 @@ export function parseHandshake(req: HandshakeRequest): Handshake {
   const model = params.get('model');
   const intent = params.get('intent');
   const callId = params.get('call_id');
-  const base = { apiKey, iface: (beta ? 'beta' : 'ga') as Interface, protocol };
+  const resume = params.get('session_id') ?? (req.sessionHeader || null);
+  const base = { apiKey, iface: (beta ? 'beta' : 'ga') as Interface, protocol, resumeSessionId: resume };
 
   const refuse = (code: string | null, message: string, closeCode: 3000 | 4000, kind: 'realtime' | 'transcription' = 'realtime'): Handshake => ({
     ...base,
@@ -57,6 +62,7 @@ export function parseHandshake(req: HandshakeRequest): Handshake {
   });
 
   if (!apiKey) return refuse(null, 'Missing bearer or basic authentication in header', 3000);
+  if (resume !== null && !/^sess_[A-Za-z0-9_-]{1,60}$/.test(resume)) return refuse('invalid_session_id', 'Invalid session_id: expected an id like sess_… from session.created.', 4000);
   const given = [model, intent, callId].filter((v) => v !== null).length;
   if (given === 0) {
     return refuse('missing_model', 'You must provide a model parameter, for example wss://<host>/v1/realtime?model=gpt-realtime', 4000);

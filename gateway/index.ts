@@ -7,7 +7,9 @@ import type { Logger } from '../lib/logger.ts';
 import type { Bus } from '../lib/nats/bus.ts';
 import type { Buckets } from '../lib/nats/topology.ts';
 import { CancelRegistry } from '../lib/nats/cancellations.ts';
-import { ConfigError } from '../lib/errors.ts';
+import { ClientRequestError, ConfigError } from '../lib/errors.ts';
+import { SessionStore } from '../lib/session-store.ts';
+import { SessionLiveness } from './session-liveness.ts';
 import { Admission } from './admission.ts';
 import { Authenticator } from './auth.ts';
 import { registerHealthRoutes, sendHttpError } from './http.ts';
@@ -49,21 +51,35 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const cancels = new CancelRegistry(bus);
   const auth = new Authenticator(config.gateway.apiKeys, deps.buckets.ephemeralKeys);
   const admission = new Admission(config.gateway.admissionPerSecond, config.gateway.maxConnections);
+  const store = new SessionStore(deps.buckets.sessions);
+  const liveness = new SessionLiveness({
+    bus,
+    heartbeats: deps.buckets.heartbeats,
+    leases: deps.buckets.leases,
+    store,
+    gatewayId,
+    log,
+    everyMs: 10_000,
+    ttlMs: 30_000,
+  });
+  liveness.start();
   const outbox = new OutboxConsumer(bus, gatewayId, sessions, log);
   await outbox.start();
   const tls = await ensureTls({ certFile: config.gateway.tlsCertFile, keyFile: config.gateway.tlsKeyFile, dataDir: config.dataDir });
 
   let accepting = true;
+  let draining = false;
   const readiness = () => ({ nats: !bus.nc.isClosed(), outbox: outbox.ready, accepting, ...deps.readiness() });
   const apps = [uWS.App(), uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile })];
   for (const app of apps) {
     registerHealthRoutes(app, { readiness });
     registerRealtimeRoute(app, {
-      deps: { bus, config, cancels, gatewayId, log },
+      deps: { bus, config, cancels, gatewayId, log, store, liveness },
       auth,
       admission,
       sessions,
       openConnections: () => sessions.size,
+      draining: () => draining,
     });
     app.any('/*', (res) => sendHttpError(res, '404 Not Found', 'not_found', 'Unknown path. Realtime sessions connect to /v1/realtime.'));
   }
@@ -80,13 +96,30 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     selfSignedCert: tls.selfSigned,
     sessionCount: () => sessions.size,
     ready: () => Object.values(readiness()).every(Boolean),
+    /**
+     * Drain: stop accepting, tell every client (with the session id to resume elsewhere), let
+     * running responses and queued input finish for up to PARLEY_DRAIN_MS, then close with 1012.
+     * Sessions stay resumable: their state is in KV and the conversation in JetStream.
+     */
     async stop() {
       accepting = false;
+      draining = true;
       admission.drain();
       uWS.us_listen_socket_close(plain);
       uWS.us_listen_socket_close(secure);
-      for (const s of sessions.values()) s.conn.close(1001, 'server_shutting_down');
-      await Promise.allSettled([...sessions.values()].map((s) => s.close('server_shutdown')));
+      for (const s of sessions.values()) {
+        s.sendError(
+          new ClientRequestError('server_shutting_down', `This gateway is shutting down. Reconnect with ?session_id=${s.id} (or the Parley-Session-Id header) to continue this session.`),
+          null,
+          'server_error',
+        );
+      }
+      const deadline = Date.now() + config.gateway.drainMs;
+      while (Date.now() < deadline && [...sessions.values()].some((s) => s.busy)) await new Promise((r) => setTimeout(r, 50));
+      log.info({ sessions: sessions.size, busy: [...sessions.values()].filter((s) => s.busy).length }, 'gateway drained');
+      for (const s of sessions.values()) s.conn.close(1012, 'server_restart');
+      await Promise.allSettled([...sessions.values()].map((s) => s.close('server_shutdown', false)));
+      await liveness.stop();
       await outbox.stop();
     },
   };

@@ -10,7 +10,10 @@ import { metrics } from '../lib/metrics.ts';
 import type { Bus } from '../lib/nats/bus.ts';
 import type { CancelRegistry } from '../lib/nats/cancellations.ts';
 import { publishJson } from '../lib/nats/publish.ts';
-import type { ConversationItem, ConversationRecord, LlmJob, SessionConfig } from '../schemas/index.ts';
+import type { ConversationItem, ConversationRecord, LlmJob, SessionConfig, SessionRecord } from '../schemas/index.ts';
+import type { SessionStore } from '../lib/session-store.ts';
+import type { SessionLiveness } from './session-liveness.ts';
+import type { RestoredItem } from './session-restore.ts';
 import { partitionOf } from '../subjects/index.ts';
 import { AudioIngest } from './audio-ingest.ts';
 import type { Connection } from './connection.ts';
@@ -26,6 +29,16 @@ export interface SessionDeps {
   readonly cancels: CancelRegistry;
   readonly gatewayId: string;
   readonly log: Logger;
+  readonly store: SessionStore;
+  readonly liveness: SessionLiveness;
+}
+
+/** What a session continues from when it is resumed on this gateway. */
+export interface SessionResume {
+  readonly revision: number;
+  readonly createdAt: number;
+  readonly items: RestoredItem[];
+  readonly ingest: { readonly nextSeq: number; readonly nextOffset: number };
 }
 
 export interface ResponseOptions {
@@ -71,6 +84,10 @@ export class RealtimeSession {
   /** Transcripts that arrived before their commit (bounded: cleared on use, capped below). */
   readonly earlyTranscripts = new Map<string, { transcript: string; seconds: number }>();
   private readonly nextEventId = eventIdFactory();
+  /** KV revision of the session record (compare-and-set); undefined until first written. */
+  private revision: number | undefined;
+  private readonly createdAt: number;
+  private saving: Promise<void> = Promise.resolve();
   private g711: { law: G711Law; decoder: G711Decoder } | undefined;
   private readonly expiryTimer: NodeJS.Timeout;
 
@@ -80,16 +97,22 @@ export class RealtimeSession {
     readonly dialect: Dialect,
     public config: SessionConfig,
     readonly tenantId: string,
+    resume?: SessionResume,
   ) {
     this.id = config.id;
     this.log = deps.log.child({ session_id: this.id, tenant: tenantId });
+    this.revision = resume?.revision;
+    this.createdAt = resume?.createdAt ?? Date.now();
+    for (const r of resume?.items ?? []) this.conversation.restore(r.item, r.position, r.version);
     this.ingest = new AudioIngest(
       deps.bus,
       { sessionId: this.id, gatewayId: deps.gatewayId, tenantId, partition: partitionOf(this.id, deps.bus.cat.partitions) },
       { frameMs: deps.config.gateway.audioFrameMs, maxQueuedMs: 30_000 },
       this.log,
       (message) => this.sendError(new ClientRequestError('audio_ingest_failed', message), null, 'server_error'),
+      resume?.ingest,
     );
+    deps.liveness.track(this.id);
     this.expiryTimer = setTimeout(() => this.expire(), Math.max(0, config.expires_at * 1000 - Date.now()));
     this.expiryTimer.unref();
   }
@@ -116,6 +139,32 @@ export class RealtimeSession {
 
   sendSession(kind: 'session.created' | 'session.updated'): void {
     this.send({ type: kind, session: this.dialect.renderSession(this.config) });
+  }
+
+  /**
+   * Write the session record to KV (create, or compare-and-set over our last revision) so any
+   * gateway can resume it. Writes are serialized; a lost race (another gateway took the session
+   * over) closes this copy.
+   */
+  saveState(): Promise<void> {
+    const record: SessionRecord = {
+      id: this.id,
+      tenantId: this.tenantId,
+      iface: this.dialect.kind,
+      gatewayId: this.deps.gatewayId,
+      config: this.config as unknown as Record<string, unknown>,
+      createdAt: this.createdAt,
+      updatedAt: Date.now(),
+    };
+    this.saving = this.saving.then(async () => {
+      try {
+        this.revision = await this.deps.store.save(record, this.revision);
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, 'session state write lost (taken over elsewhere?), closing this copy');
+        this.conn.close(4000, 'session_taken_over');
+      }
+    });
+    return this.saving;
   }
 
   /** Tell the VAD owner (in order with audio) how this session detects turns. */
@@ -262,16 +311,29 @@ export class RealtimeSession {
     this.conn.close(1000, 'session_expired');
   }
 
-  /** The socket closed: stop everything this session started. */
-  async close(reason: string): Promise<void> {
+  /** True while a response runs or input waits to be published (a draining gateway waits). */
+  get busy(): boolean {
+    return [...this.responses.values()].some((r) => r.active) || this.ingest.busy;
+  }
+
+  /**
+   * The socket closed: stop everything this session started. `final` (the client said goodbye)
+   * ends the session for good; otherwise (network drop, gateway shutdown) its state stays in KV so
+   * the client can resume it elsewhere, and the janitor ends it if nobody does within the TTL.
+   */
+  async close(reason: string, final: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.expiryTimer);
+    this.deps.liveness.untrack(this.id, final);
     for (const run of this.responses.values()) {
       if (run.active) this.deps.cancels.publish({ sessionId: this.id, responseId: run.id, reason: 'session_closed' });
     }
     this.responses.clear();
+    await this.ingest.close(final);
+    await this.saving;
+    if (!final) return;
     this.record({ kind: 'session.closed', sessionId: this.id, reason, at: Date.now() }, `${this.id}:closed`);
-    await this.ingest.close();
+    await this.deps.store.remove(this.id).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'session state removal failed'));
   }
 }

@@ -15,11 +15,14 @@ import { handleClientMessage } from './client-events.ts';
 import { sendHttpError } from './http.ts';
 import { applyBetaUpdate, applyGaUpdate, defaultSession } from './session-config.ts';
 import { RealtimeSession, type SessionDeps } from './session.ts';
+import { restoreSession, type RestoredSession } from './session-restore.ts';
 
 interface UpgradeData {
   readonly handshake: Handshake;
   readonly principal: Principal | null;
   readonly refusal: HandshakeRefusal | null;
+  readonly resume: RestoredSession | null;
+  readonly startedAt: number;
 }
 
 export interface RealtimeRouteContext {
@@ -28,6 +31,28 @@ export interface RealtimeRouteContext {
   readonly admission: Admission;
   readonly sessions: Map<string, RealtimeSession>;
   openConnections(): number;
+  /** True while the gateway shuts down: closes it causes are not the client's goodbye. */
+  draining(): boolean;
+}
+
+async function resolveAsync(ctx: RealtimeRouteContext, handshake: Handshake, key: string, fixed: Principal | null): Promise<Omit<UpgradeData, 'handshake' | 'startedAt'>> {
+  const principal = fixed ?? (await ctx.auth.authenticate(key).catch(() => null));
+  if (!principal) {
+    return {
+      principal: null,
+      resume: null,
+      refusal: {
+        code: 'invalid_api_key',
+        message: `Incorrect API key provided: ${maskKey(key)}. You can find your API key in your Parley deployment's PARLEY_API_KEYS.`,
+        type: 'invalid_request_error',
+        closeCode: 3000,
+      },
+    };
+  }
+  if (!handshake.resumeSessionId) return { principal, refusal: null, resume: null };
+  const restored = await restoreSession(ctx.deps.bus, ctx.deps.store, handshake.resumeSessionId, principal.tenantId);
+  if (!restored.ok) return { principal, resume: null, refusal: { code: restored.code, message: restored.message, type: 'invalid_request_error', closeCode: 4000 } };
+  return { principal, refusal: null, resume: restored.session };
 }
 
 const refusalEventId = eventIdFactory();
@@ -66,41 +91,36 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
         authorization: req.getHeader('authorization'),
         protocols: req.getHeader('sec-websocket-protocol'),
         openaiBeta: req.getHeader('openai-beta'),
+        sessionHeader: req.getHeader('parley-session-id'),
       });
       const wsKey = req.getHeader('sec-websocket-key');
       const wsProtocol = handshake.protocol;
       const wsExtensions = req.getHeader('sec-websocket-extensions');
-      const upgrade = (data: UpgradeData) =>
-        res.cork(() => res.upgrade<SocketData>({ connectionId: ++connectionSeq, handshake: data }, wsKey, wsProtocol, wsExtensions, context));
-      if (handshake.refusal || !handshake.apiKey) {
-        upgrade({ handshake, principal: null, refusal: handshake.refusal });
+      const startedAt = performance.now();
+      const upgrade = (data: Omit<UpgradeData, 'handshake' | 'startedAt'>) =>
+        res.cork(() => res.upgrade<SocketData>({ connectionId: ++connectionSeq, handshake: { handshake, startedAt, ...data } }, wsKey, wsProtocol, wsExtensions, context));
+      const key = handshake.apiKey;
+      if (handshake.refusal || !key) {
+        upgrade({ principal: null, refusal: handshake.refusal, resume: null });
         return;
       }
-      const fixed = ctx.auth.staticKey(handshake.apiKey);
-      if (fixed) {
-        upgrade({ handshake, principal: fixed, refusal: null });
+      const fixed = ctx.auth.staticKey(key);
+      if (fixed && !handshake.resumeSessionId) {
+        upgrade({ principal: fixed, refusal: null, resume: null });
         return;
       }
-      // Ephemeral keys live in KV: finish the upgrade asynchronously, unless the client left.
+      // Ephemeral keys and resumed sessions need KV and JetStream: finish the upgrade
+      // asynchronously, unless the client left meanwhile.
       let aborted = false;
       res.onAborted(() => (aborted = true));
-      const key = handshake.apiKey;
-      ctx.auth
-        .authenticate(key)
-        .catch(() => null)
-        .then((principal) => {
-          if (aborted) return;
-          const refusal: HandshakeRefusal | null = principal
-            ? null
-            : {
-                code: 'invalid_api_key',
-                message: `Incorrect API key provided: ${maskKey(key)}. You can find your API key in your Parley deployment's PARLEY_API_KEYS.`,
-                type: 'invalid_request_error',
-                closeCode: 3000,
-              };
-          upgrade({ handshake, principal, refusal });
+      resolveAsync(ctx, handshake, key, fixed)
+        .then((data) => {
+          if (!aborted) upgrade(data);
         })
-        .catch(() => undefined);
+        .catch((err: unknown) => {
+          ctx.deps.log.error({ err: errorMessage(err) }, 'upgrade failed');
+          if (!aborted) upgrade({ principal: null, refusal: { code: 'server_error', message: 'The session could not be opened; please retry.', type: 'invalid_request_error', closeCode: 4000 }, resume: null });
+        });
     },
 
     open: (ws: WebSocket<SocketData>) => {
@@ -122,19 +142,30 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
       }
       const principal = up.principal!;
       const hs = up.handshake;
-      const id = newId('sess');
-      const expiresAt = Math.floor((Date.now() + config.gateway.sessionMaxMs) / 1000);
-      const base = defaultSession({ id, model: hs.model ?? config.gateway.defaultModel, type: hs.kind, expiresAt });
-      session = new RealtimeSession(ctx.deps, conn, dialectFor(hs.iface), applyPreset(base, principal.preset), principal.tenantId);
-      ctx.sessions.set(id, session);
-      data.session = session;
-      metrics.connections.inc({ outcome: 'accepted' });
+      const resumed = up.resume;
+      let cfg: SessionConfig;
+      if (resumed) {
+        cfg = resumed.record.config as unknown as SessionConfig;
+      } else {
+        const expiresAt = Math.floor((Date.now() + config.gateway.sessionMaxMs) / 1000);
+        cfg = applyPreset(defaultSession({ id: newId('sess'), model: hs.model ?? config.gateway.defaultModel, type: hs.kind, expiresAt }), principal.preset);
+      }
+      const resume = resumed ? { revision: resumed.revision, createdAt: resumed.record.createdAt, items: resumed.items, ingest: resumed.ingest } : undefined;
+      const s = new RealtimeSession(ctx.deps, conn, dialectFor(hs.iface), cfg, principal.tenantId, resume);
+      session = s;
+      const displaced = ctx.sessions.get(s.id);
+      if (displaced) displaced.conn.close(4000, 'session_resumed_elsewhere');
+      ctx.sessions.set(s.id, s);
+      data.session = s;
+      metrics.connections.inc({ outcome: resumed ? 'resumed' : 'accepted' });
       metrics.connectionsActive.inc();
-      session.sendSession('session.created');
-      session.record({ kind: 'session.opened', sessionId: id, tenantId: principal.tenantId, model: session.config.model, at: Date.now() }, `${id}:opened`);
-      const s = session;
+      s.sendSession('session.created');
+      if (!resumed) s.record({ kind: 'session.opened', sessionId: s.id, tenantId: principal.tenantId, model: s.config.model, at: Date.now() }, `${s.id}:opened`);
+      void s.saveState();
       s.pushInputConfig().catch((err: unknown) => s.log.error({ err: errorMessage(err) }, 'could not configure input audio'));
-      s.log.info({ iface: hs.iface, kind: hs.kind }, 'session opened');
+      const ms = Math.round(performance.now() - up.startedAt);
+      if (resumed) metrics.sessionRestoreSeconds.observe(ms / 1000);
+      s.log.info({ iface: hs.iface, kind: hs.kind, resumed: Boolean(resumed), items: resumed?.items.length ?? 0, ms }, resumed ? 'session resumed' : 'session opened');
     },
 
     message: (ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean) => {
@@ -154,7 +185,10 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
       ctx.sessions.delete(session.id);
       metrics.connectionsActive.dec();
       session.log.info({ code }, 'session closed');
-      session.close(code === 1000 || code === 1005 ? 'client_closed' : `closed_${code}`).catch((err: unknown) => session.log.warn({ err: errorMessage(err) }, 'session close failed'));
+      // 1000/1005 from the client: it is done. Anything else (network drop, our shutdown, a
+      // takeover) leaves the session resumable until its heartbeat lapses.
+      const final = (code === 1000 || code === 1005) && !ctx.draining();
+      session.close(final ? 'client_closed' : `closed_${code}`, final).catch((err: unknown) => session.log.warn({ err: errorMessage(err) }, 'session close failed'));
     },
   });
 }

@@ -47,6 +47,7 @@ export interface ParleyConfig {
     readonly inputBufferMaxMs: number;
     readonly contextMaxChars: number;
     readonly ephemeralKeyTtlMs: number;
+    readonly drainMs: number;
   };
   readonly vad: {
     readonly modelPath: string | undefined;
@@ -183,6 +184,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       inputBufferMaxMs: int(env, 'PARLEY_INPUT_BUFFER_MAX_MS', 10 * 60_000, 1_000, 3_600_000),
       contextMaxChars: int(env, 'PARLEY_CONTEXT_MAX_CHARS', 60_000, 1_000, 10_000_000),
       ephemeralKeyTtlMs: int(env, 'PARLEY_EPHEMERAL_KEY_TTL_MS', 600_000, 10_000, 7_200_000),
+      drainMs: int(env, 'PARLEY_DRAIN_MS', 30_000, 0, 600_000),
     },
     vad: {
       modelPath: opt(env, 'PARLEY_VAD_MODEL'),

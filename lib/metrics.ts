@@ -76,6 +76,12 @@ export const metrics = {
     buckets: PHASE_BUCKETS,
     registers: [registry],
   }),
+  sessionRestoreSeconds: new Histogram({
+    name: 'parley_session_restore_seconds',
+    help: 'Time to resume a session on this gateway (upgrade request -> session.created): KV state, conversation log, audio position',
+    buckets: FAST_BUCKETS,
+    registers: [registry],
+  }),
   responses: new Counter({ name: 'parley_responses_total', help: 'Responses by final status', labelNames: ['status'] as const, registers: [registry] }),
   persistRows: new Counter({ name: 'parley_persist_rows_total', help: 'Conversation records written to the database', labelNames: ['kind'] as const, registers: [registry] }),
   persistBatchSeconds: new Histogram({ name: 'parley_persist_batch_seconds', help: 'Database write time per batch', buckets: FAST_BUCKETS, registers: [registry] }),

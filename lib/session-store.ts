@@ -39,4 +39,9 @@ export class SessionStore {
   async remove(sessionId: string): Promise<void> {
     await this.kv.delete(SessionStore.key(sessionId));
   }
+
+  /** Ids of every stored session (an O(sessions) listing: for the janitor's start-up sweep only). */
+  async *keys(): AsyncGenerator<string> {
+    for await (const k of await this.kv.keys('s.*')) yield k.slice(2);
+  }
 }
