@@ -176,6 +176,7 @@ function createResponse(session: RealtimeSession, ev: ResponseCreateGaEvent | Re
     session.dialect.kind === 'ga'
       ? responseOptionsFromGa(session, (ev as ResponseCreateGaEvent).response ?? {})
       : responseOptionsFromBeta(session, (ev as ResponseCreateBetaEvent).response ?? {});
+  session.disarmIdleTimeout();
   if (opts.conversation === 'auto' && session.activeResponse?.active) {
     const id = session.activeResponse.id;
     throw new ClientRequestError(

@@ -17,6 +17,7 @@ import { OutboxConsumer } from './outbox-consumer.ts';
 import type { RealtimeSession } from './session.ts';
 import { ensureTls } from './tls.ts';
 import { registerRealtimeRoute } from './websocket.ts';
+import { registerRestRoutes } from './rest.ts';
 
 export interface GatewayDeps {
   readonly config: ParleyConfig;
@@ -81,6 +82,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       openConnections: () => sessions.size,
       draining: () => draining,
     });
+    registerRestRoutes(app, { auth, defaultTtlMs: config.gateway.ephemeralKeyTtlMs, defaultModel: config.gateway.defaultModel, log });
     app.any('/*', (res) => sendHttpError(res, '404 Not Found', 'not_found', 'Unknown path. Realtime sessions connect to /v1/realtime.'));
   }
   const [plain, secure] = await Promise.all([listen(apps[0]!, config.gateway.host, config.gateway.port), listen(apps[1]!, config.gateway.host, config.gateway.tlsPort)]);

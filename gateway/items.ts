@@ -4,6 +4,8 @@
 import { ClientRequestError, errorMessage } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { readUtterance } from '../lib/nats/outbox.ts';
+import { storeUtterance, utteranceChunks } from '../lib/nats/utterances.ts';
+import { G711Decoder, concatBytes } from '../lib/audio/index.ts';
 import type { ContentPartInput, ConversationItem, ConversationItemCreateEvent, ConversationItemInput, ConversationItemTruncateEvent, ItemContentPart } from '../schemas/index.ts';
 import type { RealtimeSession } from './session.ts';
 
@@ -71,7 +73,43 @@ export function createItemFromClient(session: RealtimeSession, ev: ConversationI
     throw new ClientRequestError('invalid_value', `Error adding item: the previous item with id '${prev}' does not exist.`, 'previous_item_id');
   }
   const item = normalizeItem(session, ev.item, 'item');
-  session.addItem(item, prev ?? undefined);
+  const audio = userAudioOf(session, ev.item);
+  if (!audio) {
+    session.addItem(item, prev ?? undefined);
+    return;
+  }
+  // A user message carrying audio: store it like a spoken turn and transcribe it (unless the
+  // client sent a transcript), so the model hears what was said.
+  const needsTranscript = item.type === 'message' && item.content.some((p) => p.type === 'input_audio' && p.transcript === null);
+  session.addItem(item, prev ?? undefined, { utteranceChunks: utteranceChunks(audio), transcriptPending: needsTranscript });
+  const owner = { sessionId: session.id, gatewayId: session.deps.gatewayId, tenantId: session.tenantId, itemId: item.id, transcription: session.config.transcription };
+  storeUtterance(session.deps.bus, owner, audio, { transcribe: needsTranscript }).catch(
+    (err: unknown) => {
+      session.log.error({ err: errorMessage(err) }, 'input audio of a created item could not be stored');
+      session.transcriptSettled(item.id);
+    },
+  );
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The PCM16 24 kHz audio of the first input_audio part that carries audio, if any. */
+function userAudioOf(session: RealtimeSession, input: ConversationItemInput): Uint8Array | null {
+  if (input.type !== 'message' || input.role !== 'user') return null;
+  const part = input.content.find((p) => p.type === 'input_audio' && p.audio);
+  if (!part || part.type !== 'input_audio' || !part.audio) return null;
+  const index = input.content.indexOf(part);
+  if (part.audio.length % 4 !== 0 || !BASE64.test(part.audio)) {
+    throw new ClientRequestError('invalid_value', "Invalid 'audio': expected base64-encoded audio bytes.", `item.content[${index}].audio`);
+  }
+  const bytes = Buffer.from(part.audio, 'base64');
+  const format = session.config.input_format.type;
+  if (format === 'audio/pcm') {
+    if (bytes.length % 2 !== 0) throw new ClientRequestError('invalid_value', "Invalid 'audio': pcm16 audio must have an even number of bytes.", `item.content[${index}].audio`);
+    return new Uint8Array(bytes);
+  }
+  const decoder = new G711Decoder(format === 'audio/pcmu' ? 'ulaw' : 'alaw');
+  return concatBytes([decoder.decode(bytes), decoder.flush()]);
 }
 
 export function retrieveItem(session: RealtimeSession, itemId: string, clientEventId: string | null): void {

@@ -25,6 +25,9 @@ export function handleOutboxEvent(session: RealtimeSession, ev: OutboxEvent): vo
       return;
     case 'input.committed':
       return committed(session, ev);
+    case 'input.timeout_triggered':
+      session.send({ type: 'input_audio_buffer.timeout_triggered', audio_start_ms: ev.audioStartMs, audio_end_ms: ev.audioEndMs, item_id: ev.itemId });
+      return;
     case 'input.cleared':
       session.send({ type: 'input_audio_buffer.cleared' });
       return;
@@ -70,6 +73,7 @@ export function handleOutboxEvent(session: RealtimeSession, ev: OutboxEvent): vo
 }
 
 function speechStarted(session: RealtimeSession, itemId: string, audioStartMs: number): void {
+  session.disarmIdleTimeout();
   session.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: audioStartMs, item_id: itemId });
   const td = session.config.turn_detection;
   const run = session.activeResponse;
@@ -78,14 +82,18 @@ function speechStarted(session: RealtimeSession, itemId: string, audioStartMs: n
 }
 
 function committed(session: RealtimeSession, ev: Extract<OutboxEvent, { kind: 'input.committed' }>): void {
+  session.disarmIdleTimeout();
   const previous = session.conversation.lastId();
   session.send({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: ev.itemId });
   if (session.conversation.has(ev.itemId)) return; // a redelivered commit
-  const item: ItemMessage = { id: ev.itemId, object: 'realtime.item', type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_audio', transcript: null }] };
-  session.addItem(item, undefined, { utteranceChunks: ev.chunks, transcriptPending: true });
+  // An empty commit (idle timeout) has nothing to transcribe.
+  const empty = ev.samples === 0;
+  const item: ItemMessage = { id: ev.itemId, object: 'realtime.item', type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_audio', transcript: empty ? '' : null }] };
+  session.addItem(item, undefined, { utteranceChunks: ev.chunks, transcriptPending: !empty });
   const early = session.earlyTranscripts.get(ev.itemId);
   const td = session.config.turn_detection;
-  if (ev.source === 'vad' && session.config.type === 'realtime' && td?.create_response && !session.activeResponse?.active) {
+  const automatic = ev.source === 'timeout' || (ev.source === 'vad' && td?.create_response);
+  if (automatic && session.config.type === 'realtime' && !session.activeResponse?.active) {
     const s = session.config;
     session.createResponse({
       conversation: 'auto',

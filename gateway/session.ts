@@ -90,6 +90,8 @@ export class RealtimeSession {
   private saving: Promise<void> = Promise.resolve();
   private g711: { law: G711Law; decoder: G711Decoder } | undefined;
   private readonly expiryTimer: NodeJS.Timeout;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private firstAudioAt = 0;
 
   constructor(
     readonly deps: SessionDeps,
@@ -287,6 +289,7 @@ export class RealtimeSession {
       firstAudio: () => {
         this.audioProduced = true;
         const now = Date.now();
+        this.firstAudioAt = now;
         if (this.turn.textAt) metrics.turnPhaseSeconds.observe({ phase: 'tts' }, (now - this.turn.textAt) / 1000);
         if (this.turn.speechEndAt) metrics.turnPhaseSeconds.observe({ phase: 'total' }, (now - this.turn.speechEndAt) / 1000);
         this.turn = {};
@@ -296,6 +299,7 @@ export class RealtimeSession {
         if (this.activeResponse === run) this.activeResponse = null;
         metrics.responses.inc({ status: run.status });
         if (run.p.conversation === 'auto' || run.status !== 'cancelled') this.sendRateLimits();
+        if (run.p.conversation === 'auto' && run.status === 'completed') this.armIdleTimeout(run);
       },
     };
   }
@@ -309,6 +313,27 @@ export class RealtimeSession {
     const minutes = Math.round(this.deps.config.gateway.sessionMaxMs / 60_000);
     this.sendError(new ClientRequestError('session_expired', `Your session hit the maximum duration of ${minutes} minutes.`), null);
     this.conn.close(1000, 'session_expired');
+  }
+
+  /**
+   * server_vad `idle_timeout_ms`: if nobody speaks within that time after the assistant's answer
+   * has finished playing (response.done + its audio length), a response is triggered anyway.
+   */
+  armIdleTimeout(run: ResponseRun): void {
+    this.disarmIdleTimeout();
+    const td = this.config.turn_detection;
+    if (td?.type !== 'server_vad' || !td.idle_timeout_ms || this.closed) return;
+    const playbackLeft = Math.max(0, this.firstAudioAt + run.audioMs - Date.now());
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      this.ingest.control({ op: 'commit', clientEventId: null, idleTimeout: true }).catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'idle timeout commit failed'));
+    }, td.idle_timeout_ms + playbackLeft);
+    this.idleTimer.unref();
+  }
+
+  disarmIdleTimeout(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
   }
 
   /** True while a response runs or input waits to be published (a draining gateway waits). */
@@ -325,6 +350,7 @@ export class RealtimeSession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.expiryTimer);
+    this.disarmIdleTimeout();
     this.deps.liveness.untrack(this.id, final);
     for (const run of this.responses.values()) {
       if (run.active) this.deps.cancels.publish({ sessionId: this.id, responseId: run.id, reason: 'session_closed' });

@@ -60,10 +60,12 @@ let connectionSeq = 0;
 
 function applyPreset(cfg: SessionConfig, preset: Principal['preset']): SessionConfig {
   if (!preset) return cfg;
+  // The connection's ?model= names the model; the rest of the minted config applies.
+  const { model: _model, client_secret: _secret, ...session } = preset.session;
   try {
     return preset.iface === 'ga'
-      ? applyGaUpdate(cfg, { ...(preset.session as RealtimeSessionUpdateGa), type: cfg.type } as RealtimeSessionUpdateGa, { audioProduced: false })
-      : applyBetaUpdate(cfg, preset.session as SessionUpdateBeta, { audioProduced: false });
+      ? applyGaUpdate(cfg, { ...(session as RealtimeSessionUpdateGa), type: cfg.type } as RealtimeSessionUpdateGa, { audioProduced: false })
+      : applyBetaUpdate(cfg, session as SessionUpdateBeta, { audioProduced: false });
   } catch {
     return cfg; // validated when minted; a preset that no longer applies is ignored
   }

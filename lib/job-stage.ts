@@ -23,7 +23,7 @@ export interface JobStageOptions<T> {
 
 export function startJobStage<T>(o: JobStageOptions<T>): Stage {
   const { bus, config, log } = o.deps;
-  const cancels = o.responseOf ? new CancelRegistry(bus) : undefined;
+  const cancels = o.responseOf ? new CancelRegistry(bus, o.stage) : undefined;
   cancels?.start();
   const consumer = startJobConsumer<T>({
     bus,

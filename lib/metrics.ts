@@ -82,6 +82,13 @@ export const metrics = {
     buckets: FAST_BUCKETS,
     registers: [registry],
   }),
+  cancelSeconds: new Histogram({
+    name: 'parley_cancel_seconds',
+    help: 'Cancel published (barge-in, response.cancel) -> running LLM/TTS work aborted, per stage (budget: 50 ms)',
+    labelNames: ['stage'] as const,
+    buckets: FAST_BUCKETS,
+    registers: [registry],
+  }),
   responses: new Counter({ name: 'parley_responses_total', help: 'Responses by final status', labelNames: ['status'] as const, registers: [registry] }),
   persistRows: new Counter({ name: 'parley_persist_rows_total', help: 'Conversation records written to the database', labelNames: ['kind'] as const, registers: [registry] }),
   persistBatchSeconds: new Histogram({ name: 'parley_persist_batch_seconds', help: 'Database write time per batch', buckets: FAST_BUCKETS, registers: [registry] }),

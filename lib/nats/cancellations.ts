@@ -6,6 +6,7 @@ import type { Bus } from './bus.ts';
 import { decodeJson, encodeJson } from './publish.ts';
 import { validators, type CancelNotice } from '../../schemas/index.ts';
 import { CancelledError } from '../errors.ts';
+import { metrics } from '../metrics.ts';
 
 const REMEMBER_MS = 120_000;
 const MAX_REMEMBERED = 100_000;
@@ -15,7 +16,11 @@ export class CancelRegistry {
   private readonly cancelled = new Map<string, number>(); // responseId -> cancelled at (insertion ordered)
   private sub: Subscription | undefined;
 
-  constructor(private readonly bus: Bus) {}
+  /** `stage` labels the stop-latency metric; the gateway, which only publishes, passes none. */
+  constructor(
+    private readonly bus: Bus,
+    private readonly stage?: string,
+  ) {}
 
   start(): void {
     this.sub = this.bus.nc.subscribe(this.bus.cat.subjects.cancelAll(), {
@@ -27,7 +32,7 @@ export class CancelRegistry {
         } catch {
           return;
         }
-        if (validators.cancelNotice.check(body)) this.cancelLocal(body.responseId);
+        if (validators.cancelNotice.check(body)) this.cancelLocal(body.responseId, body.at);
       },
     });
   }
@@ -39,7 +44,7 @@ export class CancelRegistry {
 
   /** Broadcast a cancel (the gateway does this). Core NATS: it never waits behind audio. */
   publish(notice: CancelNotice): void {
-    this.bus.nc.publish(this.bus.cat.subjects.cancel(notice.sessionId), encodeJson(notice));
+    this.bus.nc.publish(this.bus.cat.subjects.cancel(notice.sessionId), encodeJson({ ...notice, at: notice.at ?? Date.now() }));
   }
 
   isCancelled(responseId: string): boolean {
@@ -63,9 +68,12 @@ export class CancelRegistry {
     };
   }
 
-  private cancelLocal(responseId: string): void {
+  private cancelLocal(responseId: string, at: number | undefined): void {
     this.cancelled.set(responseId, Date.now());
-    for (const c of this.running.get(responseId) ?? []) c.abort(new CancelledError(`response ${responseId} was cancelled`));
+    for (const c of this.running.get(responseId) ?? []) {
+      c.abort(new CancelledError(`response ${responseId} was cancelled`));
+      if (at && this.stage) metrics.cancelSeconds.observe({ stage: this.stage }, Math.max(0, Date.now() - at) / 1000);
+    }
     this.prune();
   }
 

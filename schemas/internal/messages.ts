@@ -33,7 +33,8 @@ export type TranscriptionSettings = Static<typeof TranscriptionSettings>;
 /** Input-buffer control, carried on the session's audio subject so it stays in order with audio. */
 export const InputControl = Type.Union([
   Type.Object({ op: Type.Literal('config'), turnDetection: TurnDetectionSettings, transcription: TranscriptionSettings, tenantId: Id }),
-  Type.Object({ op: Type.Literal('commit'), clientEventId: NullableStr }),
+  /** `idleTimeout`: server_vad's idle_timeout_ms fired; commit whatever is buffered, even nothing. */
+  Type.Object({ op: Type.Literal('commit'), clientEventId: NullableStr, idleTimeout: Type.Optional(Type.Boolean()) }),
   Type.Object({ op: Type.Literal('clear'), clientEventId: NullableStr }),
   Type.Object({ op: Type.Literal('close') }),
 ]);
@@ -106,8 +107,9 @@ export const OutboxEvent = Type.Union([
     samples: Type.Integer(),
     chunks: Type.Integer(),
     clientEventId: NullableStr,
-    source: Type.Union([Type.Literal('vad'), Type.Literal('client')]),
+    source: Type.Union([Type.Literal('vad'), Type.Literal('client'), Type.Literal('timeout')]),
   }),
+  Type.Object({ kind: Type.Literal('input.timeout_triggered'), itemId: Id, audioStartMs: Type.Integer(), audioEndMs: Type.Integer() }),
   Type.Object({ kind: Type.Literal('input.cleared'), clientEventId: NullableStr }),
   Type.Object({ kind: Type.Literal('input.error'), code: Type.String(), message: Type.String(), clientEventId: NullableStr }),
   Type.Object({ kind: Type.Literal('stt.delta'), itemId: Id, delta: Type.String() }),
@@ -162,7 +164,8 @@ export const ConversationRecord = Type.Union([
 ]);
 export type ConversationRecord = Static<typeof ConversationRecord>;
 
-export const CancelNotice = Type.Object({ sessionId: Id, responseId: Id, reason: Type.String() });
+/** `at`: epoch ms when the cancel was published (workers measure how fast they stop). */
+export const CancelNotice = Type.Object({ sessionId: Id, responseId: Id, reason: Type.String(), at: Type.Optional(Type.Number()) });
 export type CancelNotice = Static<typeof CancelNotice>;
 
 export const DeadLetter = Type.Object({ stage: Type.String(), subject: Type.String(), deliveries: Type.Integer(), error: ErrorInfo, body: Type.String() });

@@ -3,11 +3,8 @@
 // so a replay after a takeover publishes nothing twice (JetStream drops the duplicate ids).
 import type { Bus } from '../../lib/nats/bus.ts';
 import { publishOutbox } from '../../lib/nats/outbox.ts';
-import { publishDurable, publishJson } from '../../lib/nats/publish.ts';
-import type { SttJob } from '../../schemas/index.ts';
-import { BUS_RATE, type SessionVad, type VadAction } from './session-vad.ts';
-
-const UTTERANCE_CHUNK_BYTES = 256 * 1024;
+import { UTTERANCE_CHUNK_BYTES, storeUtterance } from '../../lib/nats/utterances.ts';
+import type { SessionVad, VadAction } from './session-vad.ts';
 
 export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAction): Promise<void> {
   const target = { gatewayId: vad.gatewayId, sessionId: vad.sessionId };
@@ -19,26 +16,7 @@ export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAct
   }
   const { itemId, audio } = action;
   const chunks = Math.ceil(audio.length / UTTERANCE_CHUNK_BYTES);
-  await Promise.all(
-    Array.from({ length: chunks }, (_, n) =>
-      publishDurable(bus, bus.cat.subjects.utteranceChunk(vad.sessionId, itemId, n), audio.subarray(n * UTTERANCE_CHUNK_BYTES, (n + 1) * UTTERANCE_CHUNK_BYTES), {
-        msgId: `utt:${itemId}:${n}`,
-        kind: 'audio',
-      }),
-    ),
-  );
-  const job: SttJob = {
-    sessionId: vad.sessionId,
-    gatewayId: vad.gatewayId,
-    tenantId: vad.tenantId,
-    itemId,
-    samples: audio.length / 2,
-    sampleRate: BUS_RATE,
-    chunks,
-    transcription: vad.transcription,
-    committedAt: Date.now(),
-  };
-  await publishJson(bus, bus.cat.subjects.sttJob(vad.sessionId), job, { msgId: `stt:${itemId}` });
+  if (audio.length > 0) await storeAndTranscribe(bus, vad, itemId, audio, chunks);
   await publishOutbox(
     bus,
     target,
@@ -54,4 +32,9 @@ export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAct
     },
     `${vad.sessionId}:committed:${itemId}`,
   );
+}
+
+/** The turn's audio into the utterance stream (read back by STT and item.retrieve), then its STT job. */
+async function storeAndTranscribe(bus: Bus, vad: SessionVad, itemId: string, audio: Uint8Array, chunks: number): Promise<void> {
+  await storeUtterance(bus, { sessionId: vad.sessionId, gatewayId: vad.gatewayId, tenantId: vad.tenantId, itemId, transcription: vad.transcription }, audio, { chunks });
 }

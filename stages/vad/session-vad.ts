@@ -23,7 +23,7 @@ export type VadAction =
       audioStartMs: number;
       audioEndMs: number;
       clientEventId: string | null;
-      source: 'vad' | 'client';
+      source: 'vad' | 'client' | 'timeout';
     };
 
 export interface PendingFrame {
@@ -151,6 +151,16 @@ export class SessionVad {
       case 'commit': {
         const start = this.buffer.startSample;
         const end = this.buffer.endSample;
+        if (ctl.idleTimeout) {
+          // Nobody spoke within idle_timeout_ms: commit what is there (maybe nothing) and answer.
+          if (this.speaking) return []; // speech began meanwhile: the turn will commit itself
+          const itemId = derivedId('item', this.sessionId, 'timeout', start, end);
+          const audio = this.buffer.take(start, end);
+          return [
+            { type: 'event', event: { kind: 'input.timeout_triggered', itemId, audioStartMs: msOf(start), audioEndMs: msOf(end) } },
+            { type: 'commit', itemId, audio, audioStartMs: msOf(start), audioEndMs: msOf(end), clientEventId: null, source: 'timeout' },
+          ];
+        }
         if (end - start < MIN_COMMIT_SAMPLES) {
           const ms = ((end - start) * 1000) / BUS_RATE;
           return [
