@@ -6,6 +6,7 @@ import { CancelRegistry } from './nats/cancellations.ts';
 import { startJobConsumer, type JobContext } from './nats/job-consumer.ts';
 import type { ParleyError } from './errors.ts';
 import type { Validator } from '../schemas/index.ts';
+import { JOB_ACK_WAIT_MS } from '../subjects/index.ts';
 
 export interface JobStageOptions<T> {
   readonly deps: StageDeps;
@@ -13,7 +14,6 @@ export interface JobStageOptions<T> {
   readonly engine: { readonly name: string; close(): Promise<void> };
   readonly validator: Validator<T>;
   readonly concurrency: number;
-  readonly ackWaitMs: number;
   /** The response a job belongs to, when cancelling that response must stop the job. */
   readonly responseOf?: (job: T) => string;
   readonly describe: (job: T) => Record<string, string | number>;
@@ -31,7 +31,7 @@ export function startJobStage<T>(o: JobStageOptions<T>): Stage {
     stream: bus.cat.streams.jobs,
     consumer: bus.cat.consumers[o.stage],
     concurrency: o.concurrency,
-    ackWaitMs: o.ackWaitMs,
+    ackWaitMs: JOB_ACK_WAIT_MS[o.stage],
     maxDeliver: config.nats.jobMaxDeliver,
     validator: o.validator,
     log,

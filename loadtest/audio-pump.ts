@@ -2,6 +2,7 @@
 // (chunk k is due at t0 + k * chunkMs), playing queued utterances and digital silence in between,
 // so server VAD always hears a continuous stream. It reports when the chunks holding an utterance's
 // first and last voiced samples left, and the frame lag (how late each append was vs its schedule).
+// Appends are encoded once per worker (encodeAppends): the client's own CPU must not be the load.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { quantileSorted } from './stats.ts';
 import type { FrameLagStats } from './types.ts';
@@ -9,17 +10,38 @@ import type { FrameLagStats } from './types.ts';
 const RATE = 24_000;
 const LATE_MS = 20;
 
+/** An utterance as ready-to-send append messages, with the chunks holding its first and last voiced sample. */
+export interface EncodedAudio {
+  readonly messages: readonly string[];
+  readonly voicedStartChunk: number;
+  readonly voicedEndChunk: number;
+}
+
 export interface PlayMarks {
   /** Send time of the append holding the first / last voiced sample. */
   readonly audioStart: number;
   readonly audioEnd: number;
 }
 
+export function chunkSamples(chunkMs: number): number {
+  return Math.round((RATE * chunkMs) / 1000);
+}
+
+const appendMessage = (pcm: Uint8Array) => JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).toString('base64') });
+
+/** Cuts PCM16 24 kHz into `chunkMs` appends (the last one padded with silence). */
+export function encodeAppends(pcm: Uint8Array, voiced: { start: number; end: number }, chunkMs: number): EncodedAudio {
+  const size = chunkSamples(chunkMs);
+  const chunks = Math.ceil(pcm.length / 2 / size);
+  const padded = new Uint8Array(chunks * size * 2);
+  padded.set(pcm);
+  const messages = Array.from({ length: chunks }, (_, i) => appendMessage(padded.subarray(i * size * 2, (i + 1) * size * 2)));
+  return { messages, voicedStartChunk: Math.floor(voiced.start / size), voicedEndChunk: Math.floor((voiced.end - 1) / size) };
+}
+
 interface Playing {
-  readonly pcm: Uint8Array;
-  offset: number;
-  readonly voicedStart: number; // byte offsets
-  readonly voicedEnd: number;
+  readonly audio: EncodedAudio;
+  next: number;
   audioStart?: number;
   audioEnd?: number;
   readonly resolve: (m: PlayMarks) => void;
@@ -29,35 +51,28 @@ interface Playing {
 export interface AudioPumpOptions {
   readonly chunkMs: number;
   readonly now: () => number;
-  /** Sends one base64 chunk; false when the socket is gone, which stops the pump. */
-  readonly send: (audioB64: string) => boolean;
+  /** Sends one serialized client event; false when the socket is gone, which stops the pump. */
+  readonly send: (message: string) => boolean;
   readonly signal: AbortSignal;
 }
 
-export function chunkSamples(chunkMs: number): number {
-  return Math.round((RATE * chunkMs) / 1000);
-}
-
 export function createAudioPump(opts: AudioPumpOptions) {
-  const chunkBytes = chunkSamples(opts.chunkMs) * 2;
-  const silenceB64 = Buffer.alloc(chunkBytes).toString('base64');
+  const silence = appendMessage(new Uint8Array(chunkSamples(opts.chunkMs) * 2));
   const queue: Playing[] = [];
   let lags: number[] = [];
   let stopped = false;
 
-  const nextChunk = (sentAt: number): string => {
+  const nextMessage = (sentAt: number): string => {
     const p = queue[0];
-    if (!p) return silenceB64;
-    const from = p.offset;
-    const to = Math.min(p.pcm.length, from + chunkBytes);
-    p.offset = to;
-    if (p.audioStart === undefined && p.voicedStart < to) p.audioStart = sentAt;
-    if (p.audioEnd === undefined && p.voicedEnd <= to) p.audioEnd = sentAt;
-    if (to >= p.pcm.length) {
+    if (!p) return silence;
+    const i = p.next++;
+    if (i === p.audio.voicedStartChunk) p.audioStart = sentAt;
+    if (i === p.audio.voicedEndChunk) p.audioEnd = sentAt;
+    if (p.next >= p.audio.messages.length) {
       queue.shift();
       p.resolve({ audioStart: p.audioStart ?? sentAt, audioEnd: p.audioEnd ?? sentAt });
     }
-    return Buffer.from(p.pcm.buffer, p.pcm.byteOffset + from, to - from).toString('base64');
+    return p.audio.messages[i]!;
   };
 
   const loop = async (): Promise<void> => {
@@ -69,7 +84,7 @@ export function createAudioPump(opts: AudioPumpOptions) {
       if (stopped || opts.signal.aborted) break;
       const sentAt = opts.now();
       lags.push(Math.max(0, sentAt - due));
-      if (!opts.send(nextChunk(sentAt))) break;
+      if (!opts.send(nextMessage(sentAt))) break;
     }
     stopped = true;
     for (const p of queue.splice(0)) p.reject(new Error('audio pump stopped'));
@@ -77,12 +92,10 @@ export function createAudioPump(opts: AudioPumpOptions) {
   const running = loop();
 
   return {
-    /** Queues an utterance (PCM16 24 kHz); resolves once its last chunk is sent. */
-    play(pcm: Uint8Array, voiced: { start: number; end: number }): Promise<PlayMarks> {
+    /** Queues an utterance; resolves once its last chunk is sent. */
+    play(audio: EncodedAudio): Promise<PlayMarks> {
       if (stopped) return Promise.reject(new Error('audio pump stopped'));
-      return new Promise<PlayMarks>((resolve, reject) => {
-        queue.push({ pcm, offset: 0, voicedStart: voiced.start * 2, voicedEnd: voiced.end * 2, resolve, reject });
-      });
+      return new Promise<PlayMarks>((resolve, reject) => queue.push({ audio, next: 0, resolve, reject }));
     },
     /** Lag of every append since the last call. */
     takeLag(): FrameLagStats {

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatSummaryTable } from './metrics.ts';
 import { runLoadtest, type RunOptions } from './run.ts';
+import { formatServerFigures } from './server-figures.ts';
 
 const USAGE = `usage: npm run loadtest -- [--embedded [--null-engines [--null-delay-ms 0]]] | [--url wss://… --api-key KEY [--model gpt-realtime] [--ca cert.pem] [--insecure]]
   --sessions 8           concurrent sessions            --n-workers 4       worker processes
@@ -112,13 +113,17 @@ async function main(): Promise<number> {
   });
   const tty = process.stderr.isTTY;
   const progress = (line: string) => process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
-  const { result, outDir, ok } = await runLoadtest({ ...opts, progress, signal: stop.signal });
+  const log = (line: string) => process.stderr.write(tty ? `\r${line}\x1b[K\n` : `${line}\n`);
+  const { result, outDir, ok } = await runLoadtest({ ...opts, progress, log, signal: stop.signal });
   if (tty) process.stderr.write('\n');
   const t = result.totals;
   const out = process.stdout;
   out.write(`\n${result.target.url}${result.target.embedded ? (result.target.nullEngines ? ` (embedded, null engines, delay ${result.target.nullDelayMs} ms)` : ' (embedded, real engines)') : ''}\n`);
-  out.write(`${t.sessions} sessions over ${opts.nWorkers} workers in ${(result.durationMs / 1000).toFixed(1)} s: connected ${t.connected}, turns completed ${t.turnsCompleted}/${t.turns}, failed sessions ${t.failedSessions}, dropped ${t.droppedSessions}, errors ${t.errors}\n\n`);
+  out.write(`${t.sessions} sessions over ${opts.nWorkers} workers in ${(result.durationMs / 1000).toFixed(1)} s: connected ${t.connected}, turns completed ${t.turnsCompleted}/${opts.durationMs === undefined ? opts.sessions * opts.turns : t.turns}, failed sessions ${t.failedSessions}, dropped ${t.droppedSessions}, errors ${t.errors}\n\n`);
   out.write(`${formatSummaryTable(result.summaries)}\n`);
+  const m = result.machine;
+  out.write(`\nmachine: ${m.cpus} cores, load average ${m.loadavgStart.toFixed(2)} -> ${m.loadavgEnd.toFixed(2)}; loadtest client ${result.clientCpuSeconds.toFixed(1)} CPU s\n`);
+  if (result.server) out.write(`${formatServerFigures(result.server)}\n`);
   const kinds = Object.entries(result.errors).sort((a, b) => b[1] - a[1]);
   if (kinds.length) out.write(`\nerrors by kind:\n${kinds.map(([k, n]) => `  ${String(n).padStart(5)}  ${k}`).join('\n')}\n`);
   for (const f of result.fatal) out.write(`\n${f}\n`);
@@ -128,11 +133,13 @@ async function main(): Promise<number> {
 
 // Run only as the entry point: the test imports parseCli.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`loadtest: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
+  // exitCode, not exit(): output to a pipe is written asynchronously and must not be cut off.
+  const end = (code: number) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 5_000).unref();
+  };
+  main().then(end, (err: unknown) => {
+    process.stderr.write(`loadtest: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    end(1);
+  });
 }

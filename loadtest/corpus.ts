@@ -83,11 +83,8 @@ export async function loadCorpus(opts: { cacheDir?: string } = {}): Promise<Utte
   return out;
 }
 
-/** The utterance's PCM padded with silence to a whole number of `chunkSamples`. */
-export async function readUtterancePcm(u: Utterance, chunkSamples: number): Promise<Uint8Array> {
+/** The utterance's PCM16 24 kHz samples. */
+export async function readUtterancePcm(u: Utterance): Promise<Uint8Array> {
   const raw = await readFile(u.file);
-  const samples = Math.ceil(u.samples / chunkSamples) * chunkSamples;
-  const out = new Uint8Array(samples * 2);
-  out.set(raw.subarray(0, u.samples * 2));
-  return out;
+  return new Uint8Array(raw.buffer, raw.byteOffset, u.samples * 2);
 }

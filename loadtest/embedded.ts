@@ -27,6 +27,8 @@ export interface EmbeddedParley {
   readonly apiKey: string;
   readonly httpBase: string;
   readonly pid: number;
+  /** Its data directory (removed on stop); the embedded nats-server's store lives under it. */
+  readonly dataDir: string;
   /** Prometheus text of the gateway process, or '' when it cannot be read. */
   scrapeMetrics(): Promise<string>;
   stop(): Promise<void>;
@@ -112,6 +114,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedParl
     apiKey,
     httpBase,
     pid: child.pid ?? -1,
+    dataDir,
     scrapeMetrics: async () => (httpBase ? await fetch(`${httpBase}/metrics`).then((r) => r.text()).catch(() => '') : ''),
     stop,
   };

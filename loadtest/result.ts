@@ -1,7 +1,9 @@
 // The loadtest's result (written as result.json): the config it ran with, the totals, the metric
 // summaries, errors by kind, and every session and turn record; and how it is put together from
 // what the workers reported.
+import os from 'node:os';
 import { summarizeTurns, type MetricSummary } from './metrics.ts';
+import type { ServerFigures } from './server-figures.ts';
 import type { LoadtestConfig, SessionRecord, TurnRecord, Utterance } from './types.ts';
 
 export interface ErrorSample {
@@ -27,6 +29,12 @@ export interface LoadtestResult {
     readonly errors: number;
   };
   readonly summaries: MetricSummary[];
+  /** The machine the loadtest ran on (the client shares it with an embedded Parley). */
+  readonly machine: { readonly cpus: number; readonly loadavgStart: number; readonly loadavgEnd: number; readonly node: string };
+  /** CPU seconds of all worker processes (the client's own cost). */
+  readonly clientCpuSeconds: number;
+  /** An embedded Parley's own figures from its /metrics. */
+  readonly server?: ServerFigures | undefined;
   readonly errors: Record<string, number>;
   readonly errorSamples: ErrorSample[];
   readonly fatal: string[];
@@ -45,6 +53,9 @@ export function buildResult(input: {
   readonly turns: TurnRecord[];
   readonly errorSamples: ErrorSample[];
   readonly fatal: string[];
+  readonly loadavgStart: number;
+  readonly clientCpuSeconds: number;
+  readonly server?: ServerFigures | undefined;
 }): LoadtestResult {
   const { apiKey: _secret, ...config } = input.config;
   const sessions = [...input.sessions].sort((a, b) => a.session - b.session);
@@ -74,6 +85,9 @@ export function buildResult(input: {
       errors: Object.values(errors).reduce((a, b) => a + b, 0),
     },
     summaries: summarizeTurns(turns),
+    machine: { cpus: os.cpus().length, loadavgStart: input.loadavgStart, loadavgEnd: os.loadavg()[0]!, node: process.version },
+    clientCpuSeconds: input.clientCpuSeconds,
+    server: input.server,
     errors,
     errorSamples: input.errorSamples,
     fatal: input.fatal,

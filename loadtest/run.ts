@@ -2,11 +2,13 @@
 // starts an embedded Parley, runs the sessions in worker processes with a live progress line,
 // then writes result.json, report.html (and for an embedded Parley its log and /metrics text).
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { loadCorpus } from './corpus.ts';
 import { startEmbedded, type EmbeddedParley } from './embedded.ts';
 import { renderReport } from './report-html.ts';
 import { buildResult, type ErrorSample, type LoadtestResult } from './result.ts';
+import { serverFigures } from './server-figures.ts';
 import { epochNow, type FromWorker, type LoadtestConfig, type SessionRecord, type TurnRecord } from './types.ts';
 import { startWorkers } from './workers.ts';
 
@@ -23,6 +25,8 @@ export interface RunOptions extends Omit<LoadtestConfig, 'url' | 'apiKey'> {
   readonly outDir: string;
   /** Receives the live progress line about once a second; omit for a silent run. */
   readonly progress?: (line: string) => void;
+  /** Receives one line per phase (corpus ready, Parley up, workers up, Parley stopped). */
+  readonly log?: (line: string) => void;
   /** Aborting ends every session now; what was measured is still written. */
   readonly signal?: AbortSignal;
 }
@@ -32,6 +36,8 @@ export interface RunOutcome {
   readonly outDir: string;
   /** Every session connected, completed its turns, and saw no error; no worker failed. */
   readonly ok: boolean;
+  /** The processes the run started (all exited by the time it returns). */
+  readonly processes: { readonly workers: readonly number[]; readonly embedded?: { readonly pid: number; readonly dataDir: string } };
 }
 
 function progressLine(s: { elapsedMs: number; connected: number; sessions: number; ended: number; turns: TurnRecord[]; errors: number; planned: number | undefined }): string {
@@ -46,17 +52,21 @@ function progressLine(s: { elapsedMs: number; connected: number; sessions: numbe
 }
 
 export async function runLoadtest(opts: RunOptions): Promise<RunOutcome> {
+  const t0 = epochNow();
+  const log = (line: string) => opts.log?.(`[${((epochNow() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
   await mkdir(opts.outDir, { recursive: true });
   const corpus = await loadCorpus();
+  log(`corpus: ${corpus.length} utterances`);
   let parley: EmbeddedParley | undefined;
   try {
     if (opts.embedded) {
       parley = await startEmbedded({ nullEngines: opts.nullEngines, nullDelayMs: opts.nullDelayMs, logFile: path.join(opts.outDir, 'parley.log'), logLevel: opts.parleyLogLevel });
+      log(`embedded Parley (pid ${parley.pid}) ready at ${parley.url}${opts.nullEngines ? `, null engines, delay ${opts.nullDelayMs} ms` : ''}`);
     }
     const url = parley?.url ?? opts.url;
     const apiKey = parley?.apiKey ?? opts.apiKey;
     if (!url || !apiKey) throw new Error('a target is needed: --url and --api-key, or --embedded');
-    const { embedded: _e, nullEngines: _n, nullDelayMs: _d, parleyLogLevel: _l, outDir: _o, progress: _p, signal: _s, ...rest } = opts;
+    const { embedded: _e, nullEngines: _n, nullDelayMs: _d, parleyLogLevel: _l, outDir: _o, progress: _p, log: _g, signal: _s, ...rest } = opts;
     const config: LoadtestConfig = { ...rest, url, apiKey };
 
     const turns: TurnRecord[] = [];
@@ -65,6 +75,7 @@ export async function runLoadtest(opts: RunOptions): Promise<RunOutcome> {
     const fatal: string[] = [];
     let connected = 0;
     let errors = 0;
+    let clientCpuMs = 0;
     let runStart = epochNow();
     const onMessage = (msg: FromWorker, worker: number) => {
       switch (msg.type) {
@@ -84,15 +95,20 @@ export async function runLoadtest(opts: RunOptions): Promise<RunOutcome> {
         case 'fatal':
           fatal.push(`worker ${worker}: ${msg.message}`);
           return;
-        case 'ready':
         case 'done':
+          clientCpuMs += msg.cpuMs;
+          return;
+        case 'ready':
           return;
         default:
           msg satisfies never;
       }
     };
+    const loadavgStart = os.loadavg()[0]!;
     const pool = await startWorkers({ config, corpus, onMessage });
     runStart = pool.runStartEpochMs;
+    const metricsBefore = (await parley?.scrapeMetrics()) ?? '';
+    log(`${config.nWorkers} workers ready; ${config.sessions} sessions, ${config.durationMs === undefined ? `${config.turns} turns each` : `for ${config.durationMs / 1000} s`}`);
     const planned = config.durationMs === undefined ? config.sessions * config.turns : undefined;
     const report = () =>
       opts.progress?.(progressLine({ elapsedMs: epochNow() - runStart, connected, sessions: config.sessions, ended: sessions.length, turns, errors, planned }));
@@ -111,7 +127,8 @@ export async function runLoadtest(opts: RunOptions): Promise<RunOutcome> {
     }
     report();
     const durationMs = epochNow() - runStart;
-    if (parley) await writeFile(path.join(opts.outDir, 'parley-metrics.txt'), await parley.scrapeMetrics());
+    const metricsAfter = (await parley?.scrapeMetrics()) ?? '';
+    if (parley) await writeFile(path.join(opts.outDir, 'parley-metrics.txt'), metricsAfter);
     const result = buildResult({
       config,
       target: { url, embedded: opts.embedded, nullEngines: opts.embedded && opts.nullEngines, nullDelayMs: opts.nullDelayMs },
@@ -122,12 +139,18 @@ export async function runLoadtest(opts: RunOptions): Promise<RunOutcome> {
       turns,
       errorSamples,
       fatal,
+      loadavgStart,
+      clientCpuSeconds: clientCpuMs / 1000,
+      server: parley ? serverFigures(metricsBefore, metricsAfter, durationMs) : undefined,
     });
     await writeFile(path.join(opts.outDir, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);
     await writeFile(path.join(opts.outDir, 'report.html'), renderReport(result));
     const ok = fatal.length === 0 && result.totals.failedSessions === 0;
-    return { result, outDir: opts.outDir, ok };
+    return { result, outDir: opts.outDir, ok, processes: { workers: pool.pids, ...(parley ? { embedded: { pid: parley.pid, dataDir: parley.dataDir } } : {}) } };
   } finally {
-    await parley?.stop();
+    if (parley) {
+      await parley.stop();
+      log('embedded Parley stopped');
+    }
   }
 }

@@ -20,10 +20,14 @@ export interface CloseInfo {
 export interface RealtimeSocket {
   /** Sends one client event; false once the socket is closing or closed. */
   send(event: Record<string, unknown>): boolean;
+  /** Sends an already serialized client event (the pre-encoded audio appends). */
+  sendRaw(message: string): boolean;
   onEvent(listener: (ev: ServerEvent, at: number) => void): void;
   onSocketError(listener: (err: Error) => void): void;
   bufferedAmount(): number;
   readonly closed: Promise<CloseInfo>;
+  /** Aborted when the socket has closed, for whoever waits on something else meanwhile. */
+  readonly closedSignal: AbortSignal;
   close(): Promise<CloseInfo>;
 }
 
@@ -53,11 +57,17 @@ export async function dialRealtime(opts: DialOptions): Promise<RealtimeSocket> {
     ...(opts.ca ? { ca: readFileSync(opts.ca) } : {}),
     ...(opts.insecure ? { rejectUnauthorized: false } : {}),
   });
-  let listener: (ev: ServerEvent, at: number) => void = () => undefined;
+  // Events that arrive before the caller listens (session.created can come with the upgrade) wait here.
+  const early: Array<[ServerEvent, number]> = [];
+  let listener: (ev: ServerEvent, at: number) => void = (ev, at) => void early.push([ev, at]);
   let errorListener: (err: Error) => void = () => undefined;
   let closing = false;
+  const gone = new AbortController();
   const closed = new Promise<CloseInfo>((resolve) => {
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), expected: closing, at: opts.now() }));
+    ws.on('close', (code, reason) => {
+      resolve({ code, reason: reason.toString(), expected: closing, at: opts.now() });
+      gone.abort();
+    });
   });
   // 'error' always has a listener: an unguarded one would crash the worker.
   ws.on('error', (err) => errorListener(err));
@@ -80,16 +90,22 @@ export async function dialRealtime(opts: DialOptions): Promise<RealtimeSocket> {
     });
     ws.once('error', fail); // a refused upgrade arrives here as "Unexpected server response: <status>"
   });
+  const sendRaw = (message: string): boolean => {
+    if (closing || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(message);
+    return true;
+  };
   return {
-    send(event) {
-      if (closing || ws.readyState !== WebSocket.OPEN) return false;
-      ws.send(JSON.stringify(event));
-      return true;
+    send: (event) => sendRaw(JSON.stringify(event)),
+    sendRaw,
+    onEvent(l) {
+      listener = l;
+      for (const [ev, at] of early.splice(0)) l(ev, at);
     },
-    onEvent: (l) => void (listener = l),
     onSocketError: (l) => void (errorListener = l),
     bufferedAmount: () => ws.bufferedAmount,
     closed,
+    closedSignal: gone.signal,
     close() {
       if (!closing) {
         closing = true;

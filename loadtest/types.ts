@@ -36,7 +36,7 @@ export interface Utterance {
   readonly text: string;
   readonly voice: string;
   readonly wpm: number;
-  /** Raw PCM16 mono 24 kHz, padded with silence to whole chunks by the worker. */
+  /** Raw PCM16 mono 24 kHz (in the corpus cache). */
   readonly file: string;
   readonly samples: number;
   /** First and last voiced sample (exclusive end): "audio start" and "audio end". */
@@ -110,7 +110,7 @@ export type FromWorker =
   | { readonly type: 'error'; readonly session: number; readonly kind: string; readonly message: string }
   | { readonly type: 'turn'; readonly record: TurnRecord }
   | { readonly type: 'session'; readonly record: SessionRecord }
-  | { readonly type: 'done' }
+  | { readonly type: 'done'; readonly cpuMs: number }
   | { readonly type: 'fatal'; readonly message: string };
 
 /** Milliseconds since the Unix epoch with sub-millisecond precision, comparable across processes. */

@@ -12,6 +12,7 @@ const EXIT_GRACE_MS = 10_000;
 
 export interface WorkerPool {
   readonly runStartEpochMs: number;
+  readonly pids: readonly number[];
   /** Resolves when every worker has exited. */
   readonly finished: Promise<void>;
   /** Asks every worker to end its sessions now (they still report what they have). */
@@ -80,6 +81,7 @@ export async function startWorkers(opts: {
   const all = Promise.all(exits).then(() => undefined);
   return {
     runStartEpochMs,
+    pids: children.map((c) => c.pid ?? -1),
     finished: all,
     stop() {
       for (const c of children) send(c, { type: 'stop' });

@@ -63,6 +63,13 @@ export interface TopologyOptions {
   readonly ephemeralKeyTtlMs: number;
 }
 
+/**
+ * How long a job may go without an ack or an in-progress signal before JetStream redelivers it.
+ * Workers signal progress every third of this, so only a dead worker's jobs are redelivered —
+ * after at most this long (the takeover time of a killed STT/LLM/TTS worker).
+ */
+export const JOB_ACK_WAIT_MS = { stt: 10_000, llm: 15_000, tts: 10_000 } as const;
+
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 
@@ -171,9 +178,9 @@ export function consumerDefinitions(cat: Catalogue, o: TopologyOptions): Consume
     inactiveThresholdMs: undefined,
   });
   const defs: ConsumerDefinition[] = [
-    job('stt', cat.consumers.stt, 60_000, 'one utterance per job'),
-    job('llm', cat.consumers.llm, 60_000, 'one response per job'),
-    job('tts', cat.consumers.tts, 30_000, 'one sentence per job'),
+    job('stt', cat.consumers.stt, JOB_ACK_WAIT_MS.stt, 'one utterance per job'),
+    job('llm', cat.consumers.llm, JOB_ACK_WAIT_MS.llm, 'one response per job'),
+    job('tts', cat.consumers.tts, JOB_ACK_WAIT_MS.tts, 'one sentence per job'),
     {
       role: 'persist',
       stream: cat.streams.conversation,

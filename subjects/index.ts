@@ -133,5 +133,5 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
     },
   };
 }
-export { gatewayConsumerDefinition } from './definitions.ts';
+export { gatewayConsumerDefinition, JOB_ACK_WAIT_MS } from './definitions.ts';
 export type { TopologyOptions } from './definitions.ts';

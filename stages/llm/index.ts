@@ -110,7 +110,6 @@ export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine)
     engine,
     validator: validators.llmJob,
     concurrency: config.llm.concurrency,
-    ackWaitMs: 60_000,
     responseOf: (job) => job.responseId,
     describe: (job) => ({ [ATTR.session]: job.sessionId, [ATTR.response]: job.responseId, [ATTR.engine]: engine.name }),
     async handle(job, ctx) {

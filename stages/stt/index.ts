@@ -30,7 +30,6 @@ export async function startSttStage(deps: StageDeps, engineOverride?: SttEngine)
     engine,
     validator: validators.sttJob,
     concurrency: config.stt.concurrency,
-    ackWaitMs: 60_000,
     describe: (job) => ({ [ATTR.session]: job.sessionId, [ATTR.item]: job.itemId, [ATTR.engine]: engine.name }),
     async handle(job, ctx) {
       const audio = await readUtterance(bus, job.sessionId, job.itemId, job.chunks);

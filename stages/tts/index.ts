@@ -66,7 +66,6 @@ export async function startTtsStage(deps: StageDeps, engineOverride?: TtsEngine)
     engine,
     validator: validators.ttsJob,
     concurrency: config.tts.concurrency,
-    ackWaitMs: 30_000,
     responseOf: (job) => job.responseId,
     describe: (job) => ({ [ATTR.session]: job.sessionId, [ATTR.response]: job.responseId, [ATTR.sentence]: job.sentence, [ATTR.engine]: engine.name }),
     handle: (job, ctx) => speak(job, ctx.signal),

@@ -19,6 +19,7 @@ export { createSileroEngine, type VadEngine } from './silero-engine.ts';
 export { TurnDetector, detectorParams } from './turn-detector.ts';
 
 const CHECKPOINT_EVERY_MS = 1_000;
+const REPLAY_IDLE_MS = 300;
 
 function live(m: JsMsg): AudioMessage {
   return { streamSeq: m.seq, subject: m.subject, headers: m.headers, data: m.data, ack: () => m.ack(), term: () => m.term() };
@@ -48,27 +49,33 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     const cp = entry?.operation === 'PUT' ? entry.json<unknown>() : undefined;
     const fromCheckpoint = validators.vadCheckpoint.check(cp) ? cp.seq : undefined;
     const from = Math.min(fromCheckpoint ?? info.ack_floor.stream_seq + 1, info.ack_floor.stream_seq + 1);
+    log.debug({ partition: p, from, delivered, ackFloor: info.ack_floor.stream_seq, checkpoint: fromCheckpoint, pending: info.num_ack_pending }, 'vad replay range');
     if (from > delivered) return 0;
     const ordered = await bus.js.consumers.get(bus.cat.streams.audio, {
       filter_subjects: bus.cat.subjects.audioPartition(p),
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     });
+    // Stream the range; stop at the last delivered message, or when nothing more arrives (a message
+    // in the range may have aged out), so a takeover never waits on a pull's expiry.
+    const messages = await ordered.consume({ max_messages: 1_000 });
+    const iter = messages[Symbol.asyncIterator]();
     let n = 0;
-    for (let done = false; !done; ) {
-      const batch = await ordered.fetch({ max_messages: 1_000, expires: 2_000 });
-      let got = 0;
-      for await (const m of batch) {
-        got++;
-        if (m.seq > delivered) {
-          done = true;
-          break;
-        }
+    try {
+      for (;;) {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<null>((r) => (timer = setTimeout(() => r(null), REPLAY_IDLE_MS)));
+        const next = await Promise.race([iter.next(), idle]);
+        clearTimeout(timer);
+        if (!next || next.done) break;
+        const m = next.value;
+        if (m.seq > delivered) break;
         processor.enqueue({ streamSeq: m.seq, subject: m.subject, headers: m.headers, data: m.data, ack: () => undefined, term: () => undefined });
         n++;
-        if (m.seq >= delivered) done = true;
+        if (m.seq >= delivered) break;
       }
-      if (got === 0) done = true;
+    } finally {
+      messages.stop();
     }
     return n;
   }
