@@ -85,7 +85,10 @@ test('a VAD worker killed mid-utterance: its partitions move within 10 s and no 
   const killedAt = await streaming;
 
   // The survivor takes the partition over within 10 s.
-  await survivor.waitFor(new RegExp(`"partition":${partition},"takenOver":true[^\\n]*vad partition acquired`), 15_000, mark);
+  const acquired = await survivor.waitFor(new RegExp(`"partition":${partition},"takenOver":true[^\\n]*vad partition acquired`), 15_000, mark);
+  // The survivor rebuilt the session from the checkpoint (it did not wait for redelivery).
+  const replayed = Number(/"replayed":(\d+)/.exec(acquired)?.[1] ?? 0);
+  assert.ok(replayed > 0, `replayed ${replayed} messages from the checkpoint`);
   const takeoverMs = performance.now() - killedAt;
   t.diagnostic(`partition ${partition} taken over ${takeoverMs.toFixed(0)} ms after the kill`);
   assert.ok(takeoverMs < 10_000, `takeover after ${takeoverMs.toFixed(0)} ms`);
