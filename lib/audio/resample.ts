@@ -9,7 +9,7 @@ import { polyphaseFilterFor, type PolyphaseFilter, type ResampleQuality } from '
 export type { ResampleQuality } from './polyphase-filter.ts';
 
 export interface ResamplerOptions {
-  /** 'good' (default): 80 dB stopband, flat to 85% of Nyquist. 'fast': 60 dB, flat to 75%, about half the taps. */
+  /** 'good' (default): 80 dB stopband, flat to 85% of Nyquist. 'fast': 60 dB, flat to 75%, about half the taps. 'analysis': 40 dB, for detectors only. */
   quality?: ResampleQuality;
 }
 

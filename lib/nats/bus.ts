@@ -8,6 +8,7 @@ import type { Catalogue } from '../../subjects/index.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import { TransportError, errorMessage } from '../errors.ts';
+import { AckingPublisher } from './acking-publisher.ts';
 
 export interface Bus {
   readonly nc: NatsConnection;
@@ -15,6 +16,8 @@ export interface Bus {
   readonly jsm: JetStreamManager;
   readonly kvm: Kvm;
   readonly cat: Catalogue;
+  /** Publish-with-PubAck without the per-request timer and error of the generic client path. */
+  readonly publisher: AckingPublisher;
   readonly serverVersion: string;
   /** True when the server is at least the given version (feature detection for 2.10+ options). */
   serverAtLeast(version: string): boolean;
@@ -78,16 +81,19 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   }
   const js = jetstream(conn, { timeout: 5_000 });
   const serverVersion = conn.info?.version ?? '0.0.0';
+  const publisher = new AckingPublisher(conn);
   return {
     nc: conn,
     js,
     jsm,
     kvm: new Kvm(js),
     cat: opts.catalogue,
+    publisher,
     serverVersion,
     serverAtLeast: (v) => compareVersions(serverVersion, v) >= 0,
     async close() {
       if (conn.isClosed()) return;
+      publisher.close();
       await conn.drain().catch(() => conn.close());
     },
   };

@@ -3,8 +3,8 @@
 // is de-duplicated by the server instead of duplicated. Retries back off; failures surface as
 // TransportError.
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
-import type { PubAck } from '@nats-io/jetstream';
 import type { Bus } from './bus.ts';
+import type { PubAckInfo } from './acking-publisher.ts';
 import { HEADER, type MessageKind } from '../../schemas/index.ts';
 import { TransportError, errorMessage } from '../errors.ts';
 import { injectTrace } from '../tracing.ts';
@@ -30,8 +30,9 @@ export interface PublishOptions {
   readonly signal?: AbortSignal;
 }
 
-export function buildHeaders(kind: MessageKind | undefined, extra: Record<string, string> | undefined): MsgHdrs {
+export function buildHeaders(kind: MessageKind | undefined, extra: Record<string, string> | undefined, msgId?: string): MsgHdrs {
   const h = natsHeaders();
+  if (msgId) h.set('Nats-Msg-Id', msgId);
   if (kind) h.set(HEADER.kind, kind);
   if (extra) for (const [k, v] of Object.entries(extra)) h.set(k, v);
   injectTrace(h);
@@ -41,14 +42,14 @@ export function buildHeaders(kind: MessageKind | undefined, extra: Record<string
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Publish and wait for the PubAck, retrying transient failures with backoff. */
-export async function publishDurable(bus: Bus, subject: string, payload: Uint8Array, opts: PublishOptions = {}): Promise<PubAck> {
+export async function publishDurable(bus: Bus, subject: string, payload: Uint8Array, opts: PublishOptions = {}): Promise<PubAckInfo> {
   const attempts = opts.attempts ?? 8;
-  const headers = buildHeaders(opts.kind, opts.headers);
+  const headers = buildHeaders(opts.kind, opts.headers, opts.msgId);
   let lastErr: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (opts.signal?.aborted) break;
     try {
-      return await bus.js.publish(subject, payload, { headers, ...(opts.msgId ? { msgID: opts.msgId } : {}), timeout: 5_000 });
+      return await bus.publisher.publish(subject, payload, headers);
     } catch (err) {
       lastErr = err;
       if (attempt + 1 < attempts) await sleep(Math.min(2_000, 50 * 2 ** attempt));
@@ -57,6 +58,6 @@ export async function publishDurable(bus: Bus, subject: string, payload: Uint8Ar
   throw new TransportError(`publish to ${subject} failed after ${attempts} attempts: ${errorMessage(lastErr)}`, lastErr);
 }
 
-export function publishJson(bus: Bus, subject: string, body: unknown, opts: PublishOptions = {}): Promise<PubAck> {
+export function publishJson(bus: Bus, subject: string, body: unknown, opts: PublishOptions = {}): Promise<PubAckInfo> {
   return publishDurable(bus, subject, encodeJson(body), { kind: 'event', ...opts });
 }

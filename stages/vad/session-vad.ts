@@ -40,7 +40,8 @@ export class SessionVad {
   readonly frames: PendingFrame[] = [];
   readonly vadState: VadStreamState;
   private readonly buffer: InputBuffer;
-  private readonly resampler = new Resampler(BUS_RATE, 16_000);
+  // Silero only needs the speech band: the cheap 'analysis' filter (the bus audio stays untouched).
+  private readonly resampler = new Resampler(BUS_RATE, 16_000, { quality: 'analysis' });
   private carry = new Float32Array(0);
   private next16k: number | undefined; // 16 kHz sample index of the next frame's first sample
   private detector: TurnDetector | null;
