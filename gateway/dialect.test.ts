@@ -34,8 +34,14 @@ const SAMPLE_EVENTS: Array<Record<string, unknown>> = [
   { type: 'input_audio_buffer.speech_started', event_id: 'event_5', audio_start_ms: 100, item_id: 'item_u' },
 ];
 
-test('GA render is the identity', () => {
-  for (const e of SAMPLE_EVENTS) assert.equal(gaDialect.render(e), e);
+test('GA render passes events through unchanged, except the beta-only response temperature', () => {
+  for (const e of SAMPLE_EVENTS) {
+    const out = gaDialect.render(e)!;
+    if (!e['response']) assert.equal(out, e);
+    else assert.deepEqual(out, { ...e, response: Object.fromEntries(Object.entries(e['response'] as object).filter(([k]) => k !== 'temperature')) });
+  }
+  const withTemp = gaDialect.render({ type: 'response.created', event_id: 'e', response: { id: 'r', temperature: 0.8 } })!;
+  assert.deepEqual(withTemp['response'], { id: 'r' });
   assert.equal(gaDialect.kind, 'ga');
 });
 

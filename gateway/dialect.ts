@@ -26,6 +26,11 @@ function betaItem(item: ConversationItem): unknown {
   };
 }
 
+function gaResponse(r: Record<string, unknown>): Record<string, unknown> {
+  const { temperature: _t, ...rest } = r;
+  return rest;
+}
+
 function betaResponse(r: Record<string, unknown>): Record<string, unknown> {
   const { output_modalities, audio, output, ...rest } = r as {
     output_modalities: string[];
@@ -66,7 +71,7 @@ export function dialectFor(kind: Interface): Dialect {
       kind,
       validator: (t) => validatorsGa.get(t),
       supportedTypes: [...validatorsGa.keys()],
-      render: (e) => e,
+      render: (e) => (e['response'] ? { ...e, response: gaResponse(e['response'] as Record<string, unknown>) } : e),
       renderSession: renderGaSession,
     };
   }

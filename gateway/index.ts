@@ -70,6 +70,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   let accepting = true;
   let draining = false;
+  const closing = new Set<Promise<void>>();
   const readiness = () => ({ nats: !bus.nc.isClosed(), outbox: outbox.ready, accepting, ...deps.readiness() });
   const apps = [uWS.App(), uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile })];
   for (const app of apps) {
@@ -81,6 +82,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       sessions,
       openConnections: () => sessions.size,
       draining: () => draining,
+      closing,
     });
     registerRestRoutes(app, { auth, defaultTtlMs: config.gateway.ephemeralKeyTtlMs, defaultModel: config.gateway.defaultModel, log });
     app.any('/*', (res) => sendHttpError(res, '404 Not Found', 'not_found', 'Unknown path. Realtime sessions connect to /v1/realtime.'));
@@ -121,6 +123,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       log.info({ sessions: sessions.size, busy: [...sessions.values()].filter((s) => s.busy).length }, 'gateway drained');
       for (const s of sessions.values()) s.conn.close(1012, 'server_restart');
       await Promise.allSettled([...sessions.values()].map((s) => s.close('server_shutdown', false)));
+      await Promise.allSettled([...closing]);
       await liveness.stop();
       await outbox.stop();
     },

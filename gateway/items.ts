@@ -5,7 +5,7 @@ import { ClientRequestError, errorMessage } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { readUtterance } from '../lib/nats/outbox.ts';
 import { storeUtterance, utteranceChunks } from '../lib/nats/utterances.ts';
-import { G711Decoder, concatBytes } from '../lib/audio/index.ts';
+import { G711Decoder, G711Encoder, concatBytes } from '../lib/audio/index.ts';
 import type { ContentPartInput, ConversationItem, ConversationItemCreateEvent, ConversationItemInput, ConversationItemTruncateEvent, ItemContentPart } from '../schemas/index.ts';
 import type { RealtimeSession } from './session.ts';
 
@@ -124,7 +124,14 @@ export function retrieveItem(session: RealtimeSession, itemId: string, clientEve
   const item = entry.item;
   readUtterance(session.deps.bus, session.id, itemId, chunks)
     .then((pcm) => {
-      const audio = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).toString('base64');
+      // Audio goes back in the session's input format, as it came in.
+      const format = session.config.input_format.type;
+      let wire = pcm;
+      if (format !== 'audio/pcm') {
+        const encoder = new G711Encoder(format === 'audio/pcmu' ? 'ulaw' : 'alaw');
+        wire = concatBytes([encoder.encode(pcm), encoder.flush()]);
+      }
+      const audio = Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength).toString('base64');
       const content = item.content.map((p) => (p.type === 'input_audio' ? { ...p, audio } : p));
       session.send({ type: 'conversation.item.retrieved', item: { ...item, content } });
     })

@@ -1,13 +1,13 @@
-// The gateway's single durable consumer on the outbox (filter `<p>.out.<gateway>.*`): every stage
-// event for every session this gateway owns arrives here in stream order and is routed to its
-// session. One consumer per gateway, not one per session, so millions of sessions cost nothing extra.
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+// The gateway's consumer of the outbox (filter `<p>.out.<gateway>.*`): every stage event for every
+// session this gateway owns arrives here in stream order and is routed to its session — one
+// consumer per gateway, not one per session. It is an ordered consumer: the client checks stream
+// sequences and recreates it from the next one after any gap or stall (a NATS leader moving, a
+// reconnect), so nothing is skipped; events older than this gateway's start are never replayed.
+import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { Bus } from '../lib/nats/bus.ts';
-import { ensureConsumer } from '../lib/nats/topology.ts';
 import { decodeJson } from '../lib/nats/publish.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { gatewayConsumerDefinition } from '../subjects/index.ts';
 import { HEADER, validators } from '../schemas/index.ts';
 import { handleOutboxEvent, handleTtsAudio } from './outbox-events.ts';
 import type { RealtimeSession } from './session.ts';
@@ -19,6 +19,7 @@ export class OutboxConsumer {
   private stopped = false;
   private running: Promise<void> | undefined;
   private healthy = false;
+  private lastSeq = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -32,32 +33,41 @@ export class OutboxConsumer {
   }
 
   async start(): Promise<void> {
-    await ensureConsumer(this.bus, gatewayConsumerDefinition(this.bus.cat, this.gatewayId));
+    await this.open();
     this.running = this.loop();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.messages?.close().catch(() => undefined);
+    this.messages?.stop();
     await this.running;
-    await this.bus.jsm.consumers.delete(this.bus.cat.streams.outbox, this.bus.cat.consumers.gateway(this.gatewayId)).catch(() => undefined);
+  }
+
+  /** New events only at first; after a failure, everything after the last one we saw. */
+  private async open(): Promise<void> {
+    const consumer = await this.bus.js.consumers.get(this.bus.cat.streams.outbox, {
+      filter_subjects: this.bus.cat.subjects.outboxGateway(this.gatewayId),
+      ...(this.lastSeq ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeq + 1 } : { deliver_policy: DeliverPolicy.New }),
+    });
+    this.messages = await consumer.consume({ max_messages: 1_000, expires: 5_000 });
+    this.healthy = true;
   }
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
-        // Re-assert the consumer: it may have been removed after a long disconnect (inactive_threshold).
-        await ensureConsumer(this.bus, gatewayConsumerDefinition(this.bus.cat, this.gatewayId));
-        const consumer = await this.bus.js.consumers.get(this.bus.cat.streams.outbox, this.bus.cat.consumers.gateway(this.gatewayId));
-        this.messages = await consumer.consume({ max_messages: 1_000 });
-        this.healthy = true;
-        for await (const m of this.messages) this.route(m);
+        if (!this.messages) await this.open();
+        for await (const m of this.messages!) {
+          this.lastSeq = m.seq;
+          this.route(m);
+        }
       } catch (err) {
         if (this.stopped) break;
         this.log.warn({ err: errorMessage(err) }, 'outbox consumer failed, rebuilding');
       }
+      this.messages = undefined;
       this.healthy = false;
-      if (!this.stopped) await sleep(500);
+      if (!this.stopped) await sleep(250);
     }
   }
 
@@ -66,8 +76,8 @@ export class OutboxConsumer {
     const session = this.sessions.get(sid);
     if (!session || session.closed) return;
     try {
-      if (m.headers?.get(HEADER.kind) === 'tts.audio') {
-        const h = m.headers;
+      const h = m.headers;
+      if (h && h.get(HEADER.kind) === 'tts.audio') {
         handleTtsAudio(session, h.get(HEADER.response), Number(h.get(HEADER.sentence)), Number(h.get(HEADER.chunk)), m.data);
         return;
       }

@@ -20,6 +20,7 @@ export function handleOutboxEvent(session: RealtimeSession, ev: OutboxEvent): vo
     case 'vad.speech_started':
       return speechStarted(session, ev.itemId, ev.audioStartMs);
     case 'vad.speech_stopped':
+      if (ev.audioEndMs <= session.committedUntilMs) return; // replayed after a VAD takeover
       session.turn = { speechStoppedAt: Date.now(), speechEndAt: ev.speechEndAt };
       session.send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: ev.audioEndMs, item_id: ev.itemId });
       return;
@@ -50,7 +51,7 @@ export function handleOutboxEvent(session: RealtimeSession, ev: OutboxEvent): vo
       session.responses.get(ev.responseId)?.onFunctionCall(ev);
       return;
     case 'llm.done':
-      session.responses.get(ev.responseId)?.onLlmDone(ev.sentences, ev.usage, ev.seq);
+      session.responses.get(ev.responseId)?.onLlmDone(ev.sentences, ev.usage, ev.seq, ev.finishReason);
       return;
     case 'llm.failed':
       return llmFailed(session, ev.responseId, ev.error);
@@ -72,7 +73,11 @@ export function handleOutboxEvent(session: RealtimeSession, ev: OutboxEvent): vo
   }
 }
 
+/** Audio already committed is never a new turn (a VAD worker replaying after a takeover). */
+const REPLAY_TOLERANCE_MS = 100;
+
 function speechStarted(session: RealtimeSession, itemId: string, audioStartMs: number): void {
+  if (audioStartMs + REPLAY_TOLERANCE_MS < session.committedUntilMs) return;
   session.disarmIdleTimeout();
   session.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: audioStartMs, item_id: itemId });
   const td = session.config.turn_detection;
@@ -82,10 +87,12 @@ function speechStarted(session: RealtimeSession, itemId: string, audioStartMs: n
 }
 
 function committed(session: RealtimeSession, ev: Extract<OutboxEvent, { kind: 'input.committed' }>): void {
+  if (session.conversation.has(ev.itemId)) return; // a redelivered commit
+  if (ev.source !== 'client' && ev.audioEndMs <= session.committedUntilMs) return; // a replayed one
+  session.committedUntilMs = Math.max(session.committedUntilMs, ev.audioEndMs);
   session.disarmIdleTimeout();
   const previous = session.conversation.lastId();
   session.send({ type: 'input_audio_buffer.committed', previous_item_id: previous, item_id: ev.itemId });
-  if (session.conversation.has(ev.itemId)) return; // a redelivered commit
   // An empty commit (idle timeout) has nothing to transcribe.
   const empty = ev.samples === 0;
   const item: ItemMessage = { id: ev.itemId, object: 'realtime.item', type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_audio', transcript: empty ? '' : null }] };
@@ -147,7 +154,8 @@ function transcriptionFailed(session: RealtimeSession, itemId: string, error: { 
       type: 'conversation.item.input_audio_transcription.failed',
       item_id: itemId,
       content_index: 0,
-      error: { type: 'transcription_error', code: error.code, message: error.message, param: null },
+      // No `param` key: @openai/agents-realtime's schema drops the event when it is null.
+      error: { type: 'transcription_error', code: error.code, message: error.message },
     });
   }
   session.transcriptSettled(itemId);

@@ -2,7 +2,7 @@
 // modalities, voice, tools, token cap, metadata, out-of-band responses and explicit `input`.
 import { ClientRequestError } from '../lib/errors.ts';
 import type { ConversationItem, ResponseCreateBeta, ResponseCreateGa, ResponseInputItem } from '../schemas/index.ts';
-import { normalizeFormat } from './session-config.ts';
+import { gaModalities, normalizeFormat } from './session-config.ts';
 import { normalizeItem } from './items.ts';
 import type { RealtimeSession, ResponseOptions } from './session.ts';
 
@@ -20,7 +20,7 @@ function resolveInput(session: RealtimeSession, input: ResponseInputItem[] | und
 
 export function responseOptionsFromGa(session: RealtimeSession, r: ResponseCreateGa): ResponseOptions {
   const s = session.config;
-  const modalities = r.output_modalities ?? s.output_modalities;
+  const modalities = r.output_modalities ? gaModalities(r.output_modalities, 'response.output_modalities') : s.output_modalities;
   const voice = r.audio?.output?.voice;
   return {
     conversation: r.conversation ?? 'auto',

@@ -31,6 +31,10 @@ class RecordingHost implements ResponseHost {
     const i = this.conversation.indexOf(itemId);
     return i > 0 ? this.conversation[i - 1]! : null;
   }
+  readonly audioProgressMs = new Map<string, number>();
+  audioProgress(itemId: string, audioMs: number): void {
+    this.audioProgressMs.set(itemId, audioMs);
+  }
   itemChanged(item: ConversationItem, extra?: { audioMs?: number }): void {
     this.changed.push({ item: structuredClone(item), audioMs: extra?.audioMs });
   }
@@ -71,6 +75,7 @@ const params = (over: Partial<ResponseParams> = {}): ResponseParams => ({
   maxOutputTokens: 'inf',
   metadata: null,
   conversationId: 'conv_1',
+  temperature: 0.8,
   ...over,
 });
 

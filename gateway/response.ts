@@ -11,6 +11,8 @@ export interface ResponseHost {
   insertItem(item: ConversationItem): string | null;
   /** The id of the item before `itemId` in the conversation (null at the root or when absent). */
   previousOf(itemId: string): string | null;
+  /** Assistant audio sent so far for an item (truncation needs it while the response runs). */
+  audioProgress(itemId: string, audioMs: number): void;
   /** The item reached a new state worth persisting. */
   itemChanged(item: ConversationItem, extra?: { audioMs?: number }): void;
   /** First audio of this response reached the socket (turn latency). */
@@ -29,6 +31,7 @@ export interface ResponseParams {
   readonly maxOutputTokens: number | 'inf';
   readonly metadata: Record<string, string> | null;
   readonly conversationId: string;
+  readonly temperature: number;
 }
 
 export class ResponseRun {
@@ -42,6 +45,7 @@ export class ResponseRun {
   private nextTextSeq = 0;
   private llmDone = false;
   private textSeqTotal = 0;
+  private finishReason = 'stop';
   private totalSentences = 0;
   private nextSentence = 0;
   private nextChunk = 0;
@@ -88,6 +92,8 @@ export class ResponseRun {
       audio: { output: { format: this.p.outputFormat, voice: this.p.voice } },
       usage: done ? this.usageObject() : null,
       metadata: this.p.metadata,
+      // Beta only (the dialect keeps it for beta clients and drops it for GA).
+      temperature: this.p.temperature,
     };
   }
 
@@ -104,6 +110,7 @@ export class ResponseRun {
     this.message = { id: this.p.messageItemId, object: 'realtime.item', type: 'message', status: 'in_progress', role: 'assistant', content: [] };
     this.messageIndex = this.output.length;
     this.output.push(this.message);
+    this.message.content = [this.p.audio ? { type: 'output_audio', transcript: '' } : { type: 'output_text', text: '' }];
     this.host.emit({ type: 'response.output_item.added', response_id: this.p.id, output_index: this.messageIndex, item: { ...this.message, content: [] } });
     if (this.p.conversation === 'auto') {
       const prev = this.host.insertItem(this.message);
@@ -122,6 +129,8 @@ export class ResponseRun {
       this.ensureMessage();
       if (this.transcript === '') this.host.firstText();
       this.transcript += d;
+      // Kept current while streaming, so a truncate or retrieve mid-response sees it.
+      this.message!.content = [this.p.audio ? { type: 'output_audio', transcript: this.transcript } : { type: 'output_text', text: this.transcript }];
       const type = this.p.audio ? 'response.output_audio_transcript.delta' : 'response.output_text.delta';
       this.host.emit({ type, ...this.ids(), delta: d });
     }
@@ -148,10 +157,11 @@ export class ResponseRun {
   }
 
   /** `deltas` is how many text deltas the model sent: done waits until all of them are here. */
-  onLlmDone(sentences: number, usage: { inputTokens: number; outputTokens: number }, deltas = 0): void {
+  onLlmDone(sentences: number, usage: { inputTokens: number; outputTokens: number }, deltas = 0, finishReason = 'stop'): void {
     if (!this.active) return;
     this.llmDone = true;
     this.textSeqTotal = deltas;
+    this.finishReason = finishReason;
     this.totalSentences = this.p.audio ? sentences : 0;
     this.usage = usage;
     this.maybeFinish();
@@ -200,13 +210,17 @@ export class ResponseRun {
     this.ensureMessage();
     if (this.audioBytes === 0) this.host.firstAudio();
     this.audioBytes += pcm.length;
+    this.host.audioProgress(this.p.messageItemId, this.audioMs);
     const wire = this.encoder ? this.encoder.encode(pcm) : pcm;
     this.host.emit({ type: 'response.output_audio.delta', ...this.ids(), delta: Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength).toString('base64') });
   }
 
   private maybeFinish(): void {
     if (!this.llmDone || this.nextSentence < this.totalSentences || this.nextTextSeq < this.textSeqTotal) return;
-    this.end('completed', null);
+    // The model stopped on the token cap or a content filter: OpenAI reports that as incomplete.
+    if (this.finishReason === 'length') this.end('incomplete', { type: 'incomplete', reason: 'max_output_tokens' });
+    else if (this.finishReason === 'content_filter') this.end('incomplete', { type: 'incomplete', reason: 'content_filter' });
+    else this.end('completed', null);
   }
 
   /** response.cancel or barge-in (`turn_detected`). */

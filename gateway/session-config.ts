@@ -106,7 +106,7 @@ function checkVoice(cur: SessionConfig, voice: string | { id: string } | undefin
 }
 
 /** GA takes exactly one output modality: ['audio'] (with its transcript) or ['text']. */
-function gaModalities(m: Array<'text' | 'audio'>, param: string): Array<'text' | 'audio'> {
+export function gaModalities(m: Array<'text' | 'audio'>, param: string): Array<'text' | 'audio'> {
   const set = new Set(m);
   if (set.size === 1) return [...set];
   throw new ClientRequestError('invalid_value', "Invalid modalities. Supported combinations are: ['text'] and ['audio'].", param);

@@ -80,6 +80,8 @@ export class RealtimeSession {
   activeResponse: ResponseRun | null = null;
   audioProduced = false;
   closed = false;
+  /** End (session audio ms) of the latest committed input: older VAD decisions are replays. */
+  committedUntilMs = 0;
   turn: TurnClock = {};
   /** Transcripts that arrived before their commit (bounded: cleared on use, capped below). */
   readonly earlyTranscripts = new Map<string, { transcript: string; seconds: number }>();
@@ -211,6 +213,7 @@ export class RealtimeSession {
         maxOutputTokens: opts.maxOutputTokens,
         metadata: opts.metadata,
         conversationId: this.conversationId,
+        temperature: opts.temperature,
       },
       this.responseHost(),
     );
@@ -254,7 +257,7 @@ export class RealtimeSession {
       speed: this.config.speed,
       tools: opts.tools.map((t) => ({ name: t.name, description: t.description ?? '', parameters: (t.parameters ?? { type: 'object', properties: {} }) as Record<string, unknown> })),
       toolChoice: typeof choice === 'string' ? choice : { name: choice.name },
-      temperature: this.config.temperature,
+      temperature: opts.temperature,
       maxOutputTokens: opts.maxOutputTokens === 'inf' ? null : opts.maxOutputTokens,
       context,
       createdAt: Date.now(),
@@ -277,6 +280,10 @@ export class RealtimeSession {
       emit: (ev) => this.send(ev),
       insertItem: (item) => this.conversation.insert(item, undefined),
       previousOf: (id) => this.conversation.previousOf(id),
+      audioProgress: (id, audioMs) => {
+        const entry = this.conversation.get(id);
+        if (entry) entry.meta.audioMs = audioMs;
+      },
       itemChanged: (item, extra) => {
         const entry = this.conversation.get(item.id);
         if (entry && extra?.audioMs !== undefined) entry.meta.audioMs = extra.audioMs;
@@ -310,8 +317,9 @@ export class RealtimeSession {
 
   private expire(): void {
     if (this.closed) return;
-    const minutes = Math.round(this.deps.config.gateway.sessionMaxMs / 60_000);
-    this.sendError(new ClientRequestError('session_expired', `Your session hit the maximum duration of ${minutes} minutes.`), null);
+    const ms = this.deps.config.gateway.sessionMaxMs;
+    const span = ms % 60_000 === 0 ? `${ms / 60_000} minutes` : `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} seconds`;
+    this.sendError(new ClientRequestError('session_expired', `Your session hit the maximum duration of ${span}.`), null);
     this.conn.close(1000, 'session_expired');
   }
 

@@ -33,6 +33,8 @@ export interface RealtimeRouteContext {
   openConnections(): number;
   /** True while the gateway shuts down: closes it causes are not the client's goodbye. */
   draining(): boolean;
+  /** Session closes in progress (the gateway waits for them before it lets go of NATS). */
+  readonly closing: Set<Promise<void>>;
 }
 
 async function resolveAsync(ctx: RealtimeRouteContext, handshake: Handshake, key: string, fixed: Principal | null): Promise<Omit<UpgradeData, 'handshake' | 'startedAt'>> {
@@ -162,9 +164,14 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
       metrics.connections.inc({ outcome: resumed ? 'resumed' : 'accepted' });
       metrics.connectionsActive.inc();
       s.sendSession('session.created');
-      if (!resumed) s.record({ kind: 'session.opened', sessionId: s.id, tenantId: principal.tenantId, model: s.config.model, at: Date.now() }, `${s.id}:opened`);
-      void s.saveState();
-      s.pushInputConfig().catch((err: unknown) => s.log.error({ err: errorMessage(err) }, 'could not configure input audio'));
+      // Bus work leaves the uWS callback: an upgrade finished from async code (ephemeral keys)
+      // lost its socket when JetStream publishes were issued inside the corked open().
+      setImmediate(() => {
+        if (s.closed) return;
+        if (!resumed) s.record({ kind: 'session.opened', sessionId: s.id, tenantId: principal.tenantId, model: s.config.model, at: Date.now() }, `${s.id}:opened`);
+        void s.saveState();
+        s.pushInputConfig().catch((err: unknown) => s.log.error({ err: errorMessage(err) }, 'could not configure input audio'));
+      });
       const ms = Math.round(performance.now() - up.startedAt);
       if (resumed) metrics.sessionRestoreSeconds.observe(ms / 1000);
       s.log.info({ iface: hs.iface, kind: hs.kind, resumed: Boolean(resumed), items: resumed?.items.length ?? 0, ms }, resumed ? 'session resumed' : 'session opened');
@@ -190,7 +197,9 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
       // 1000/1005 from the client: it is done. Anything else (network drop, our shutdown, a
       // takeover) leaves the session resumable until its heartbeat lapses.
       const final = (code === 1000 || code === 1005) && !ctx.draining();
-      session.close(final ? 'client_closed' : `closed_${code}`, final).catch((err: unknown) => session.log.warn({ err: errorMessage(err) }, 'session close failed'));
+      const closing = session.close(final ? 'client_closed' : `closed_${code}`, final).catch((err: unknown) => session.log.warn({ err: errorMessage(err) }, 'session close failed'));
+      ctx.closing.add(closing);
+      void closing.finally(() => ctx.closing.delete(closing));
     },
   });
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what Parley needs, idempotently, before `npm start` (mode: run) or `npm test` (mode: test):
 # Debian packages (nats-server, espeak-ng, pocketsphinx; for tests also PostgreSQL when none is
-# reachable) and the npm dependencies. Fast when everything is already there.
+# reachable, and a running Docker engine for the containers suite) and the npm dependencies. Fast
+# when everything is already there.
 set -eu
 MODE="${1:-run}"
 cd "$(dirname "$0")/.."
@@ -43,6 +44,13 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     $SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
   }
+fi
+
+# The containers suite (test/containers/) needs a Docker engine: install docker.io when missing (as
+# root) and start dockerd when it is not running; a few tens of ms when it answers. Not fatal: without
+# Docker the suite runs on spawned binaries and says so loudly.
+if [ "$MODE" = "test" ] && [ -z "${PARLEY_SKIP_CONTAINERS:-}" ] && [ -z "${PARLEY_SKIP_INTEGRATION:-}" ] && [ -z "${PARLEY_FORCE_NO_DOCKER:-}" ]; then
+  sh ops/containers/ensure-docker.sh || say "no Docker engine: the containers suite will fall back to spawned binaries"
 fi
 
 # npm dependencies: install when absent or when the lockfile changed since the last install.

@@ -10,12 +10,7 @@ import { ensureTopology, topologyOptionsFrom } from '../lib/nats/topology.ts';
 import type { Stage, StageDeps, StageName } from '../lib/stage.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { createCatalogue } from '../subjects/index.ts';
-import { startGateway, type Gateway } from '../gateway/index.ts';
-import { startVadStage } from '../stages/vad/index.ts';
-import { startSttStage } from '../stages/stt/index.ts';
-import { startLlmStage } from '../stages/llm/index.ts';
-import { startTtsStage } from '../stages/tts/index.ts';
-import { startPersistStage } from '../stages/persist/index.ts';
+import type { Gateway } from '../gateway/index.ts';
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
 import { startStageThread } from './stage-thread-host.ts';
 import { startHealthServer, type HealthServer } from './health-server.ts';
@@ -23,12 +18,13 @@ import { startHealthServer, type HealthServer } from './health-server.ts';
 export type Role = 'gateway' | StageName;
 export const ALL_ROLES: readonly Role[] = ['persist', 'vad', 'stt', 'llm', 'tts', 'gateway'];
 
+// Loaded on demand: a gateway process never pays for onnxruntime, PGlite or the engines' SDKs.
 export const stageStarters: Record<StageName, (deps: StageDeps) => Promise<Stage>> = {
-  vad: (d) => startVadStage(d),
-  stt: (d) => startSttStage(d),
-  llm: (d) => startLlmStage(d),
-  tts: (d) => startTtsStage(d),
-  persist: (d) => startPersistStage(d),
+  vad: async (d) => (await import('../stages/vad/index.ts')).startVadStage(d),
+  stt: async (d) => (await import('../stages/stt/index.ts')).startSttStage(d),
+  llm: async (d) => (await import('../stages/llm/index.ts')).startLlmStage(d),
+  tts: async (d) => (await import('../stages/tts/index.ts')).startTtsStage(d),
+  persist: async (d) => (await import('../stages/persist/index.ts')).startPersistStage(d),
 };
 
 export interface RunOptions {
@@ -86,6 +82,7 @@ export async function startRoles(config: ParleyConfig, log: Logger, opts: RunOpt
   let health: HealthServer | undefined;
   try {
     if (opts.roles.includes('gateway')) {
+      const { startGateway } = await import('../gateway/index.ts');
       gateway = await startGateway({ config, bus, buckets, log: log.child({ component: 'gateway' }), readiness });
     } else {
       health = await startHealthServer({ host: config.gateway.host, port: config.gateway.port, readiness: () => ({ nats: !bus.nc.isClosed(), ...readiness() }) });

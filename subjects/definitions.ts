@@ -20,7 +20,7 @@ export interface StreamDefinition {
   readonly allowDirect: boolean;
 }
 
-export type ConsumerRole = 'vad' | 'stt' | 'llm' | 'tts' | 'persist' | 'gateway';
+export type ConsumerRole = 'vad' | 'stt' | 'llm' | 'tts' | 'persist';
 
 export interface ConsumerDefinition {
   readonly role: ConsumerRole;
@@ -213,24 +213,6 @@ export function consumerDefinitions(cat: Catalogue, o: TopologyOptions): Consume
     });
   }
   return defs;
-}
-
-/** The per-gateway outbox consumer is made by the gateway itself at start. */
-export function gatewayConsumerDefinition(cat: Catalogue, gatewayId: string): ConsumerDefinition {
-  return {
-    role: 'gateway',
-    stream: cat.streams.outbox,
-    name: cat.consumers.gateway(gatewayId),
-    description: `Parley gateway ${gatewayId}: events for the sessions it owns`,
-    filterSubject: cat.subjects.outboxGateway(gatewayId),
-    ack: 'none',
-    ackWaitMs: 30_000,
-    maxAckPending: -1,
-    maxDeliver: -1,
-    deliver: 'new',
-    memStorage: true,
-    inactiveThresholdMs: 10 * 60_000,
-  };
 }
 
 export function bucketDefinitions(cat: Catalogue, o: TopologyOptions): BucketDefinition[] {

@@ -3,7 +3,7 @@
 // inside its stream, no two streams claiming the same subject, cancel staying on core NATS).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bucketDefinitions, consumerDefinitions, createCatalogue, gatewayConsumerDefinition, streamDefinitions, type TopologyOptions } from './index.ts';
+import { bucketDefinitions, consumerDefinitions, createCatalogue, streamDefinitions, type TopologyOptions } from './index.ts';
 
 const cat = createCatalogue({ prefix: 'parley', partitions: 16 });
 const TOPOLOGY: TopologyOptions = {
@@ -118,7 +118,6 @@ test('subjects: tokens with dots, wildcards, spaces (or empty) are refused every
     ['outbox gateway filter', (t) => s.outboxGateway(t)],
     ['cancel', (t) => s.cancel(t)],
     ['dead letter', (t) => s.deadLetter(t)],
-    ['gateway consumer', (t) => cat.consumers.gateway(t)],
   ];
   for (const [name, build] of builders) {
     assert.doesNotThrow(() => build('Ok_token-1'), name);
@@ -146,13 +145,12 @@ test('names: streams, consumers and buckets', () => {
   });
   assert.equal(cat.consumers.vadPartition(3), 'vad-p0003');
   assert.equal(cat.consumers.vadPartition(15), 'vad-p0015');
-  assert.equal(cat.consumers.gateway('gw1'), 'gw-gw1');
-  assert.deepEqual(cat.buckets, { sessions: 'parley_sessions', heartbeats: 'parley_heartbeats', leases: 'parley_leases', ephemeralKeys: 'parley_ephemeral_keys' });
+  assert.deepEqual(cat.buckets, { sessions: 'parley_sessions', heartbeats: 'parley_heartbeats', leases: 'parley_leases', checkpoints: 'parley_checkpoints', ephemeralKeys: 'parley_ephemeral_keys' });
 });
 
 test('names: no stream, consumer or bucket name has a dot, wildcard, space or path separator', () => {
   const streams = streamDefinitions(cat, TOPOLOGY);
-  const consumers = [...consumerDefinitions(cat, TOPOLOGY), gatewayConsumerDefinition(cat, 'gw-7')];
+  const consumers = consumerDefinitions(cat, TOPOLOGY);
   const buckets = bucketDefinitions(cat, TOPOLOGY);
   const names = [...streams.map((s) => s.name), ...consumers.map((c) => c.name), ...buckets.map((b) => b.name)];
   for (const name of names) assert.match(name, /^[A-Za-z0-9_-]+$/, name);
@@ -166,7 +164,7 @@ test('names: no stream, consumer or bucket name has a dot, wildcard, space or pa
 test('topology: every consumer filter lies inside its stream; no two streams overlap', () => {
   const streams = streamDefinitions(cat, TOPOLOGY);
   const byName = new Map(streams.map((s) => [s.name, s]));
-  for (const c of [...consumerDefinitions(cat, TOPOLOGY), gatewayConsumerDefinition(cat, 'gw-7')]) {
+  for (const c of consumerDefinitions(cat, TOPOLOGY)) {
     const stream = byName.get(c.stream);
     assert.ok(stream, `${c.name}: unknown stream ${c.stream}`);
     // A concrete subject the filter is meant for must be captured by the stream.

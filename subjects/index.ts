@@ -31,7 +31,7 @@ export interface Catalogue {
     /** The conversation event log of a session: items created, updated, deleted; session open/close. */
     conversation(sessionId: string): string;
     conversationAll(): string;
-    /** Events for the gateway that owns a session. */
+    /** Events for the gateway that owns a session (read by its ordered consumer). */
     outbox(gatewayId: string, sessionId: string): string;
     outboxGateway(gatewayId: string): string;
     outboxAll(): string;
@@ -56,7 +56,6 @@ export interface Catalogue {
     readonly llm: string;
     readonly tts: string;
     readonly persist: string;
-    gateway(gatewayId: string): string;
   };
   readonly buckets: {
     readonly sessions: string;
@@ -122,7 +121,6 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
       llm: 'llm',
       tts: 'tts',
       persist: 'persist',
-      gateway: (gw) => `gw-${token(gw, 'gateway id')}`,
     },
     buckets: {
       sessions: `${p}_sessions`,
@@ -133,5 +131,5 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
     },
   };
 }
-export { gatewayConsumerDefinition, JOB_ACK_WAIT_MS } from './definitions.ts';
+export { JOB_ACK_WAIT_MS } from './definitions.ts';
 export type { TopologyOptions } from './definitions.ts';

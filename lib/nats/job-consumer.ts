@@ -114,7 +114,7 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
         o.bus,
         o.bus.cat.subjects.deadLetter(o.stage),
         { stage: o.stage, subject: msg.subject, deliveries, error: { code, message }, body: Buffer.from(msg.data).toString('base64') },
-        { msgId: `dlq:${o.stage}:${msg.seq}`, attempts: 3 },
+        { msgId: `dlq:${o.stage}:${msg.seq}`, retryForMs: 10_000 },
       );
     } catch (err) {
       o.log.error({ err: errorMessage(err), subject: msg.subject }, 'could not park dead letter');

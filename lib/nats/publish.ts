@@ -25,8 +25,12 @@ export interface PublishOptions {
   readonly msgId?: string;
   readonly kind?: MessageKind;
   readonly headers?: Record<string, string>;
-  /** Attempts before giving up (a 2.9 cluster election takes 5–7 s). */
-  readonly attempts?: number;
+  /**
+   * How long to keep retrying before giving up. A nats-server 2.9 stream-leader election after a
+   * crash stalls publishes for 5–7 s (Raft election timeouts of 4–9 s), so the default rides
+   * through one with room to spare; the Nats-Msg-Id makes every retry safe.
+   */
+  readonly retryForMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -41,21 +45,25 @@ export function buildHeaders(kind: MessageKind | undefined, extra: Record<string
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Publish and wait for the PubAck, retrying transient failures with backoff. */
+export const DEFAULT_RETRY_FOR_MS = 20_000;
+
+/** Publish and wait for the PubAck, retrying transient failures with backoff until the deadline. */
 export async function publishDurable(bus: Bus, subject: string, payload: Uint8Array, opts: PublishOptions = {}): Promise<PubAckInfo> {
-  const attempts = opts.attempts ?? 8;
+  const deadline = Date.now() + (opts.retryForMs ?? DEFAULT_RETRY_FOR_MS);
   const headers = buildHeaders(opts.kind, opts.headers, opts.msgId);
   let lastErr: unknown;
-  for (let attempt = 0; attempt < attempts; attempt++) {
+  for (let attempt = 0; ; attempt++) {
     if (opts.signal?.aborted) break;
     try {
       return await bus.publisher.publish(subject, payload, headers);
     } catch (err) {
       lastErr = err;
-      if (attempt + 1 < attempts) await sleep(Math.min(2_000, 50 * 2 ** attempt));
+      const wait = Math.min(1_000, 50 * 2 ** attempt);
+      if (Date.now() + wait >= deadline) break;
+      await sleep(wait);
     }
   }
-  throw new TransportError(`publish to ${subject} failed after ${attempts} attempts: ${errorMessage(lastErr)}`, lastErr);
+  throw new TransportError(`publish to ${subject} failed for ${opts.retryForMs ?? DEFAULT_RETRY_FOR_MS} ms: ${errorMessage(lastErr)}`, lastErr);
 }
 
 export function publishJson(bus: Bus, subject: string, body: unknown, opts: PublishOptions = {}): Promise<PubAckInfo> {

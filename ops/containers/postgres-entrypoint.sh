@@ -2,7 +2,9 @@
 # Entry point of Parley's locally built PostgreSQL test image (ops/containers/build-images.sh).
 # It keeps the contract of the upstream `postgres` image, so the same test code (and
 # @testcontainers/postgresql) drives either: POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB and
-# PGDATA from the environment, `postgres -c key=value ...` as the command, SIGINT to stop.
+# PGDATA from the environment, `postgres -c key=value ...` as the command. `docker import` cannot set
+# STOPSIGNAL, so this shell stays PID 1 and turns docker stop's SIGTERM into PostgreSQL's fast
+# shutdown (SIGINT), as the upstream image's STOPSIGNAL does; a plain SIGTERM would wait for clients.
 set -eu
 : "${PGDATA:=/var/lib/postgresql/data}"
 : "${POSTGRES_USER:=postgres}"
@@ -33,4 +35,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "parley test image: initialised $PGDATA (user $POSTGRES_USER, database $POSTGRES_DB)"
 fi
 
-exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA" -c listen_addresses='*' "$@"
+# Not through as_postgres: a backgrounded function is a subshell, and $! must be postgres itself.
+setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA" -c listen_addresses='*' "$@" &
+pid=$!
+trap 'kill -INT "$pid" 2>/dev/null' TERM INT
+status=0
+while kill -0 "$pid" 2>/dev/null; do wait "$pid" || status=$?; done
+exit "$status"

@@ -87,7 +87,7 @@ export async function startPersistStage(deps: StageDeps, database?: Conversation
       bus,
       bus.cat.subjects.deadLetter('persist'),
       { stage: 'persist', subject: msg.subject, deliveries: msg.info.deliveryCount, error: { code: 'invalid_record', message: reason }, body: Buffer.from(msg.data).toString('base64') },
-      { msgId: `dlq:persist:${msg.seq}`, attempts: 3 },
+      { msgId: `dlq:persist:${msg.seq}`, retryForMs: 10_000 },
     ).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'could not park dead letter'));
     msg.term();
   }

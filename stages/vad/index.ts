@@ -7,6 +7,7 @@
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { PartitionLeases } from '../../lib/nats/partition-leases.ts';
+import { topologyOptionsFrom } from '../../lib/nats/topology.ts';
 import { metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { SessionStore } from '../../lib/session-store.ts';
@@ -20,6 +21,12 @@ export { TurnDetector, detectorParams } from './turn-detector.ts';
 
 const CHECKPOINT_EVERY_MS = 1_000;
 const REPLAY_IDLE_MS = 300;
+
+interface PartitionRun {
+  stopped: boolean;
+  messages: ConsumerMessages | undefined;
+  loop: Promise<void>;
+}
 
 function live(m: JsMsg): AudioMessage {
   return { streamSeq: m.seq, subject: m.subject, headers: m.headers, data: m.data, ack: () => m.ack(), term: () => m.term() };
@@ -36,7 +43,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     maxBufferMs: config.gateway.inputBufferMaxMs,
     maxUtteranceMs: config.vad.maxUtteranceMs,
   });
-  const running = new Map<number, { messages: ConsumerMessages; loop: Promise<void> }>();
+  const running = new Map<number, PartitionRun>();
   const written = new Map<number, number>();
   let ready = false;
 
@@ -80,31 +87,62 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     return n;
   }
 
+  /**
+   * Run one owned partition: replay from the checkpoint, then consume the durable consumer. If the
+   * consumer goes quiet without an error (its leader moved and the pull was lost) or disappears, it
+   * is rebuilt — and the replay runs again, so nothing delivered into the void is skipped
+   * (duplicates are dropped by per-session sequence numbers).
+   */
   async function startPartition(p: number, takenOver: boolean): Promise<void> {
-    const started = performance.now();
-    const replayed = await replay(p);
-    const consumer = await bus.js.consumers.get(bus.cat.streams.audio, bus.cat.consumers.vadPartition(p));
-    const messages = await consumer.consume({ max_messages: 2_000 });
-    const loop = (async () => {
-      try {
-        for await (const m of messages) processor.enqueue(live(m));
-      } catch (err) {
-        log.warn({ partition: p, err: errorMessage(err) }, 'partition consumer ended');
-      }
-    })();
-    running.set(p, { messages, loop });
+    const ctl: PartitionRun = { stopped: false, messages: undefined, loop: Promise.resolve() };
+    const firstStart = new Promise<void>((resolveFirst) => {
+      ctl.loop = (async () => {
+        for (let round = 0; !ctl.stopped; round++) {
+          const started = performance.now();
+          try {
+            const replayed = await replay(p);
+            const consumer = await bus.js.consumers.get(bus.cat.streams.audio, bus.cat.consumers.vadPartition(p));
+            const messages = await consumer.consume({ max_messages: 2_000, expires: 5_000 });
+            ctl.messages = messages;
+            void watchConsumer(messages, p);
+            if (round === 0) log.info({ partition: p, takenOver, replayed, ms: Math.round(performance.now() - started) }, 'vad partition acquired');
+            else log.warn({ partition: p, replayed }, 'vad partition consumer rebuilt');
+            resolveFirst();
+            for await (const m of messages) processor.enqueue(live(m));
+          } catch (err) {
+            log.warn({ partition: p, err: errorMessage(err) }, 'partition consumer failed, rebuilding');
+          }
+          if (!ctl.stopped) await new Promise((r) => setTimeout(r, 500));
+        }
+        resolveFirst();
+      })();
+    });
+    running.set(p, ctl);
     metrics.partitionsOwned.set({ stage: 'vad' }, running.size);
-    log.info({ partition: p, takenOver, replayed, ms: Math.round(performance.now() - started) }, 'vad partition acquired');
+    await firstStart;
+  }
+
+  /** Stop the consumer when it stops hearing from the server or loses its consumer. */
+  async function watchConsumer(messages: ConsumerMessages, p: number): Promise<void> {
+    for await (const s of messages.status()) {
+      const dead = (s.type === 'heartbeats_missed' && s.count >= 2) || s.type === 'consumer_not_found' || s.type === 'consumer_deleted' || s.type === 'stream_not_found';
+      if (dead) {
+        log.warn({ partition: p, status: s.type }, 'partition consumer stalled');
+        messages.stop();
+        return;
+      }
+    }
   }
 
   async function stopPartition(p: number): Promise<void> {
     const r = running.get(p);
     if (!r) return;
     running.delete(p);
-    await r.messages.close().catch(() => undefined);
+    r.stopped = true;
+    r.messages?.stop();
     await r.loop;
     await processor.idle();
-    await writeCheckpoint(p);
+    await writeCheckpoint(p).catch((err: unknown) => log.warn({ partition: p, err: errorMessage(err) }, 'final checkpoint failed'));
     processor.forgetPartition(p);
     written.delete(p);
     metrics.partitionsOwned.set({ stage: 'vad' }, running.size);
@@ -124,6 +162,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     partitions: bus.cat.partitions,
     holderId: config.instanceId,
     renewEveryMs: 2_000,
+    ttlMs: topologyOptionsFrom(config).leaseTtlMs,
     log,
     onAcquire: startPartition,
     onRelease: stopPartition,

@@ -1,0 +1,134 @@
+// Bench (issue 6, target 3): idle Realtime sessions held by Parley gateways, and the memory they
+// cost, against a bare uWebSockets.js server and a plain `ws` server holding the same number of
+// connections, measured in the same run. Parley sessions are real: authenticated, session.created
+// sent, session state in KV, heartbeats, the input-audio config on the bus.
+// Usage: node --import tsx loadtest/bench-idle.ts [--sessions 50000] [--gateways 3] [--rate 1500]
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startNatsServer } from '../ops/nats-server.ts';
+
+const { values } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '50000' },
+    gateways: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '1500' },
+    'baseline-sessions': { type: 'string', default: '15000' },
+  },
+});
+const sessions = Number(values.sessions);
+const gatewayCount = Number(values.gateways);
+const rate = Number(values.rate);
+const baselineSessions = Number(values['baseline-sessions']);
+const root = path.resolve(import.meta.dirname, '..');
+const KEY = 'sk-bench-idle-key';
+const PER_CLIENT = 12_000;
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function openClients(url: string, count: number, perSecond: number, expectSession: boolean): Promise<{ created: number; failed: number; procs: ChildProcess[] }> {
+  const procs: ChildProcess[] = [];
+  const parts = Math.ceil(count / PER_CLIENT);
+  const results = await Promise.all(
+    Array.from({ length: parts }, (_, i) => {
+      const n = Math.min(PER_CLIENT, count - i * PER_CLIENT);
+      const child = fork(path.join(root, 'loadtest/idle-clients.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+      procs.push(child);
+      return new Promise<{ created: number; failed: number }>((resolve) => {
+        child.on('message', (m: { type: string; created: number; failed: number }) => {
+          if (m.type === 'ready') resolve(m);
+        });
+        child.send({ type: 'start', url, key: KEY, count: n, perSecond: perSecond / parts, expectSession });
+      });
+    }),
+  );
+  return { created: results.reduce((a, r) => a + r.created, 0), failed: results.reduce((a, r) => a + r.failed, 0), procs };
+}
+
+function closeClients(procs: ChildProcess[]): void {
+  for (const p of procs) p.send({ type: 'close' });
+}
+
+async function settle(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 3_000));
+}
+
+/** Bare uWS or ws: RSS per connection for `n` connections. */
+async function baseline(kind: 'uws' | 'ws', n: number): Promise<number> {
+  const port = await freePort();
+  const server = fork(path.join(root, 'loadtest/baseline-servers.ts'), [kind, String(port)], { execArgv: ['--import', 'tsx'] });
+  await new Promise<void>((r) => server.once('message', () => r()));
+  await settle();
+  const before = await rssOf(server.pid!);
+  const { created, procs } = await openClients(`ws://127.0.0.1:${port}/v1/realtime`, n, 4_000, true);
+  await settle();
+  const after = await rssOf(server.pid!);
+  closeClients(procs);
+  server.kill('SIGKILL');
+  return (after - before) / created;
+}
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'parley-idle-'));
+const nats = await startNatsServer({ storeDir: path.join(dir, 'nats') });
+const port = await freePort();
+const gateways: ChildProcess[] = [];
+for (let g = 0; g < gatewayCount; g++) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'ops/cli.ts', 'gateway'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      NATS_URL: nats.url,
+      PARLEY_API_KEYS: `${KEY}:bench`,
+      PARLEY_PORT: String(port),
+      PARLEY_TLS_PORT: '0',
+      PARLEY_HOST: '127.0.0.1',
+      PARLEY_DATA_DIR: path.join(dir, `gw${g}`),
+      PARLEY_INSTANCE_ID: `idle-gw-${g}`,
+      PARLEY_ADMISSION_PER_SECOND: String(Math.ceil(rate / gatewayCount) * 2),
+      // info: its 'gateway listening' line tells us it is up (one line per session after that).
+      PARLEY_LOG_LEVEL: 'info',
+    },
+  });
+  gateways.push(child);
+  await new Promise<void>((resolve) => child.stdout!.on('data', (b: Buffer) => b.toString().includes('gateway listening') && resolve()));
+  process.stdout.write(`gateway ${g + 1}/${gatewayCount} up (pid ${child.pid})\n`);
+}
+await settle();
+const rssBefore = await Promise.all(gateways.map((g) => rssOf(g.pid!)));
+const started = performance.now();
+process.stdout.write(`opening ${sessions} sessions at ${rate}/s...\n`);
+const parley = await openClients(`ws://127.0.0.1:${port}/v1/realtime?model=gpt-realtime`, sessions, rate, true);
+const rampS = (performance.now() - started) / 1000;
+await settle();
+const rssAfter = await Promise.all(gateways.map((g) => rssOf(g.pid!)));
+const total = rssAfter.reduce((a, b) => a + b, 0);
+const perSession = (total - rssBefore.reduce((a, b) => a + b, 0)) / parley.created;
+// One more connection per gateway beyond the cap is refused cleanly (HTTP 503 before the upgrade).
+closeClients(parley.procs);
+for (const g of gateways) g.kill('SIGTERM');
+await nats.stop();
+
+const uwsPer = await baseline('uws', baselineSessions);
+const wsPer = await baseline('ws', baselineSessions);
+await rm(dir, { recursive: true, force: true });
+
+const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
+process.stdout.write(`\nidle sessions: ${parley.created}/${sessions} created (${parley.failed} failed) on ${gatewayCount} gateway processes sharing port ${port}, ramp ${rampS.toFixed(0)} s\n`);
+process.stdout.write(`gateway RSS: before ${rssBefore.map(mb).join(' + ')}; after ${rssAfter.map(mb).join(' + ')} = ${mb(total)} total\n`);
+process.stdout.write(`per session: Parley ${kb(perSession)} | bare uWS ${kb(uwsPer)} | ws ${kb(wsPer)} (baselines: ${baselineSessions} connections each, same run)\n`);
