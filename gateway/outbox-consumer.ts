@@ -8,6 +8,7 @@ import type { Bus } from '../lib/nats/bus.ts';
 import { decodeJson } from '../lib/nats/publish.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
+import { PROBE_SESSION, startConsumerProbe, type ConsumerProbe } from '../lib/nats/consumer-probe.ts';
 import { HEADER, validators } from '../schemas/index.ts';
 import { handleOutboxEvent, handleTtsAudio } from './outbox-events.ts';
 import type { RealtimeSession } from './session.ts';
@@ -20,6 +21,7 @@ export class OutboxConsumer {
   private running: Promise<void> | undefined;
   private healthy = false;
   private lastSeq = 0;
+  private probe: ConsumerProbe | undefined;
 
   constructor(
     private readonly bus: Bus,
@@ -35,10 +37,21 @@ export class OutboxConsumer {
   async start(): Promise<void> {
     await this.open();
     this.running = this.loop();
+    this.probe = startConsumerProbe({
+      bus: this.bus,
+      subject: this.bus.cat.subjects.outbox(this.gatewayId, PROBE_SESSION),
+      everyMs: 2_000,
+      staleMs: 6_000,
+      onStall: () => {
+        this.log.warn({ lastSeq: this.lastSeq }, 'outbox consumer delivers nothing (probe lost), rebuilding');
+        this.messages?.stop();
+      },
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.probe?.stop();
     this.messages?.stop();
     await this.running;
   }
@@ -51,6 +64,22 @@ export class OutboxConsumer {
     });
     this.messages = await consumer.consume({ max_messages: 1_000, expires: 5_000 });
     this.healthy = true;
+    void this.watch(this.messages);
+  }
+
+  /**
+   * The client recreates an ordered consumer after a gap, but when the stream's leader dies the
+   * recreation can fail quietly and the iterator just waits. Missed heartbeats end it; the loop
+   * then rebuilds from the last sequence seen.
+   */
+  private async watch(messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      if ((s.type === 'heartbeats_missed' && s.count >= 2) || s.type === 'consumer_not_found' || s.type === 'consumer_deleted' || s.type === 'stream_not_found') {
+        this.log.warn({ status: s.type, lastSeq: this.lastSeq }, 'outbox consumer stalled, rebuilding');
+        messages.stop();
+        return;
+      }
+    }
   }
 
   private async loop(): Promise<void> {
@@ -72,6 +101,10 @@ export class OutboxConsumer {
   }
 
   private route(m: JsMsg): void {
+    if (m.headers?.get(HEADER.kind) === 'probe') {
+      this.probe?.seen();
+      return;
+    }
     const sid = m.headers?.get(HEADER.session) ?? m.subject.slice(m.subject.lastIndexOf('.') + 1);
     const session = this.sessions.get(sid);
     if (!session || session.closed) return;

@@ -4,6 +4,7 @@
 import type { Stage, StageDeps } from './stage.ts';
 import { CancelRegistry } from './nats/cancellations.ts';
 import { startJobConsumer, type JobContext } from './nats/job-consumer.ts';
+import { consumerDefinition, restoreConsumer, topologyOptionsFrom } from './nats/topology.ts';
 import type { ParleyError } from './errors.ts';
 import type { Validator } from '../schemas/index.ts';
 import { JOB_ACK_WAIT_MS } from '../subjects/index.ts';
@@ -37,6 +38,7 @@ export function startJobStage<T>(o: JobStageOptions<T>): Stage {
     log,
     describe: o.describe,
     onDead: o.onDead,
+    restore: () => restoreConsumer(bus, consumerDefinition(bus, topologyOptionsFrom(config), o.stage)),
     async handle(job, ctx) {
       if (!cancels || !o.responseOf) return o.handle(job, ctx);
       const responseId = o.responseOf(job);

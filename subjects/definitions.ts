@@ -34,6 +34,12 @@ export interface ConsumerDefinition {
   readonly maxDeliver: number;
   readonly deliver: 'all' | 'new';
   readonly memStorage: boolean;
+  /**
+   * Undefined: the stream's replicas (every consumer today). A replicas-1 consumer skips the Raft
+   * election after a crash, but on 2.9 it stays assigned to its dead node (API calls time out, the
+   * name cannot be re-created) until that node returns — measured; so none is R1.
+   */
+  readonly replicas: 1 | undefined;
   /** Durable consumers of dead processes (gateways) are removed after this idle time. */
   readonly inactiveThresholdMs: number | undefined;
 }
@@ -175,6 +181,7 @@ export function consumerDefinitions(cat: Catalogue, o: TopologyOptions): Consume
     maxDeliver: o.jobMaxDeliver,
     deliver: 'all',
     memStorage: false,
+    replicas: undefined,
     inactiveThresholdMs: undefined,
   });
   const defs: ConsumerDefinition[] = [
@@ -193,6 +200,7 @@ export function consumerDefinitions(cat: Catalogue, o: TopologyOptions): Consume
       maxDeliver: -1,
       deliver: 'all',
       memStorage: false,
+      replicas: undefined,
       inactiveThresholdMs: undefined,
     },
   ];
@@ -209,6 +217,7 @@ export function consumerDefinitions(cat: Catalogue, o: TopologyOptions): Consume
       maxDeliver: -1,
       deliver: 'all',
       memStorage: true,
+      replicas: undefined,
       inactiveThresholdMs: undefined,
     });
   }

@@ -45,6 +45,12 @@ function compareVersions(a: string, b: string): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * JetStream API and KV calls time out after this. Short, because after a node crash the callers
+ * retry in a loop until the new leaders answer, and every timed-out attempt is dead time.
+ */
+const API_TIMEOUT_MS = 3_000;
+
 export async function connectBus(opts: BusOptions): Promise<Bus> {
   const deadline = Date.now() + (opts.connectTimeoutMs ?? 30_000);
   let nc: NatsConnection | undefined;
@@ -70,7 +76,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
   let jsm: JetStreamManager | undefined;
   for (let attempt = 0; !jsm; attempt++) {
     try {
-      jsm = await jetstreamManager(conn, { timeout: 5_000 });
+      jsm = await jetstreamManager(conn, { timeout: API_TIMEOUT_MS });
     } catch (err) {
       if (Date.now() > deadline) {
         await conn.close();
@@ -79,7 +85,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       await sleep(Math.min(1000, 100 * 2 ** attempt));
     }
   }
-  const js = jetstream(conn, { timeout: 5_000 });
+  const js = jetstream(conn, { timeout: API_TIMEOUT_MS });
   const serverVersion = conn.info?.version ?? '0.0.0';
   const publisher = new AckingPublisher(conn);
   return {

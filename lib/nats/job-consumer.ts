@@ -35,6 +35,8 @@ export interface JobConsumerOptions<T> {
   readonly onDead?: (job: T, error: ParleyError) => Promise<void>;
   /** Span attributes for a job (session, response ids). */
   readonly describe?: (job: T) => Record<string, string | number>;
+  /** Re-create the consumer if it is gone (a replicas-1 consumer whose node died). */
+  readonly restore?: () => Promise<unknown>;
 }
 
 export interface RunningConsumer {
@@ -142,8 +144,9 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
       } catch (err) {
         if (stopping.signal.aborted) break;
         failures++;
-        o.log.warn({ err: errorMessage(err), consumer: o.consumer }, 'pull failed, rebuilding consumer handle');
-        await sleep(Math.min(5_000, 200 * 2 ** Math.min(failures, 5)));
+        if (failures === 1 || failures % 10 === 0) o.log.warn({ err: errorMessage(err), consumer: o.consumer, failures }, 'pull failed, rebuilding consumer handle');
+        await sleep(Math.min(2_000, 100 * 2 ** Math.min(failures, 5)));
+        await o.restore?.().catch(() => undefined);
       }
     }
   }

@@ -28,6 +28,8 @@ export interface PartitionLeaseOptions {
 }
 
 const RELEASED = 'released';
+/** How many lease lengths of unanswered renewals (not refusals) before we give a partition up. */
+const UNREACHABLE_GRACE = 4;
 
 interface Held {
   revision: number;
@@ -139,10 +141,12 @@ export class PartitionLeases {
               }
             }
             this.lose(p, 'taken or expired');
-          } else if (Date.now() - held.renewedAt > this.o.ttlMs) {
-            this.lose(p, 'could not renew within the lease time');
+          } else if (Date.now() - held.renewedAt > UNREACHABLE_GRACE * this.o.ttlMs) {
+            this.lose(p, 'could not renew for a long time');
           }
-          // Otherwise NATS is stalled (an election): keep it and try again next round.
+          // Otherwise the KV is unreachable — a leader election (10+ s on 2.9 after a crash) that
+          // stops every worker's renewals alike: keep working and try again next round, rather
+          // than stop and replay every partition. "Someone else holds it" is the only hard loss.
         }
       }),
     );

@@ -44,6 +44,7 @@ export function toConsumerConfig(d: ConsumerDefinition): Partial<ConsumerConfig>
     deliver_policy: d.deliver === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     mem_storage: d.memStorage,
   };
+  if (d.replicas !== undefined) c.num_replicas = d.replicas;
   if (d.ack === 'explicit') {
     c.ack_wait = nanos(d.ackWaitMs);
     c.max_ack_pending = d.maxAckPending;
@@ -78,6 +79,35 @@ async function upsertStream(bus: Bus, d: StreamDefinition): Promise<void> {
 
 export async function ensureConsumer(bus: Bus, d: ConsumerDefinition): Promise<void> {
   await bus.jsm.consumers.add(d.stream, toConsumerConfig(d));
+}
+
+/** The definition of one consumer, by role (and partition for the VAD's). */
+export function consumerDefinition(bus: Bus, opts: TopologyOptions, role: ConsumerDefinition['role'], partition?: number): ConsumerDefinition {
+  const name = role === 'vad' ? bus.cat.consumers.vadPartition(partition ?? 0) : undefined;
+  const d = consumerDefinitions(bus.cat, opts).find((c) => c.role === role && (name === undefined || c.name === name));
+  if (!d) throw new Error(`no consumer definition for ${role}${partition === undefined ? '' : ` ${partition}`}`);
+  return d;
+}
+
+/**
+ * Make sure a replicas-1 consumer exists: after the node holding it died it is gone, and is made
+ * again — from `startSeq` when given (a VAD partition's checkpoint), else from its definition.
+ * Returns true when it had to be created.
+ */
+export async function restoreConsumer(bus: Bus, d: ConsumerDefinition, startSeq?: number): Promise<boolean> {
+  try {
+    await bus.jsm.consumers.info(d.stream, d.name);
+    return false;
+  } catch (err) {
+    if (!/consumer not found/i.test(errorMessage(err))) throw err;
+  }
+  const cfg = toConsumerConfig(d);
+  if (startSeq !== undefined) {
+    cfg.deliver_policy = DeliverPolicy.StartSequence;
+    cfg.opt_start_seq = startSeq;
+  }
+  await bus.jsm.consumers.add(d.stream, cfg);
+  return true;
 }
 
 export async function openBucket(bus: Bus, d: BucketDefinition): Promise<KV> {

@@ -1,7 +1,7 @@
 // NATS header names carried on the bus. Binary audio keeps its metadata here rather than in a JSON
 // envelope, so a frame is published and consumed without any base64 or JSON work.
 export const HEADER = {
-  /** audio | control | event | tts.audio */
+  /** audio | control | event | tts.audio | probe */
   kind: 'Parley-Kind',
   session: 'Parley-Session',
   gateway: 'Parley-Gateway',
@@ -19,4 +19,5 @@ export const HEADER = {
   tracestate: 'tracestate',
 } as const;
 
-export type MessageKind = 'audio' | 'control' | 'event' | 'tts.audio';
+/** `probe`: a consumer's own liveness message, published to itself (see lib/nats/consumer-probe.ts). */
+export type MessageKind = 'audio' | 'control' | 'event' | 'tts.audio' | 'probe';

@@ -7,12 +7,13 @@
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { PartitionLeases } from '../../lib/nats/partition-leases.ts';
-import { topologyOptionsFrom } from '../../lib/nats/topology.ts';
+import { consumerDefinition, restoreConsumer, topologyOptionsFrom } from '../../lib/nats/topology.ts';
 import { metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { SessionStore } from '../../lib/session-store.ts';
 import type { Stage, StageDeps } from '../../lib/stage.ts';
-import { validators } from '../../schemas/index.ts';
+import { HEADER, validators } from '../../schemas/index.ts';
+import { PROBE_SESSION, startConsumerProbe, type ConsumerProbe } from '../../lib/nats/consumer-probe.ts';
 import { createSileroEngine, type VadEngine } from './silero-engine.ts';
 import { VadProcessor, type AudioMessage } from './processor.ts';
 
@@ -26,6 +27,7 @@ interface PartitionRun {
   stopped: boolean;
   messages: ConsumerMessages | undefined;
   loop: Promise<void>;
+  probe: ConsumerProbe | undefined;
 }
 
 function live(m: JsMsg): AudioMessage {
@@ -34,6 +36,7 @@ function live(m: JsMsg): AudioMessage {
 
 export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine): Promise<Stage> {
   const { bus, config, log, buckets } = deps;
+  const topology = topologyOptionsFrom(config);
   const engine = engineOverride ?? (await createSileroEngine({ modelPath: config.vad.modelPath, maxBatch: config.vad.maxBatch }));
   const processor = new VadProcessor({
     bus,
@@ -44,17 +47,24 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     maxUtteranceMs: config.vad.maxUtteranceMs,
   });
   const running = new Map<number, PartitionRun>();
+  processor.onProbe = (p) => running.get(p)?.probe?.seen();
   const written = new Map<number, number>();
   let ready = false;
 
+  async function checkpointOf(p: number): Promise<number | undefined> {
+    const entry = await buckets.checkpoints.get(`vad.${p}`);
+    const cp = entry?.operation === 'PUT' ? entry.json<unknown>() : undefined;
+    return validators.vadCheckpoint.check(cp) ? cp.seq : undefined;
+  }
+
   /** Replay [checkpoint, last delivered] of a partition through the processor (no acks). */
   async function replay(p: number): Promise<number> {
+    const fromCheckpoint = await checkpointOf(p);
+    // A replicas-1 partition consumer dies with its node: it is made again at the checkpoint.
+    if (await restoreConsumer(bus, consumerDefinition(bus, topology, 'vad', p), fromCheckpoint)) log.warn({ partition: p, from: fromCheckpoint }, 'vad partition consumer re-created');
     const durable = await bus.js.consumers.get(bus.cat.streams.audio, bus.cat.consumers.vadPartition(p));
     const info = await durable.info(true);
     const delivered = info.delivered.stream_seq;
-    const entry = await buckets.checkpoints.get(`vad.${p}`);
-    const cp = entry?.operation === 'PUT' ? entry.json<unknown>() : undefined;
-    const fromCheckpoint = validators.vadCheckpoint.check(cp) ? cp.seq : undefined;
     const from = Math.min(fromCheckpoint ?? info.ack_floor.stream_seq + 1, info.ack_floor.stream_seq + 1);
     log.debug({ partition: p, from, delivered, ackFloor: info.ack_floor.stream_seq, checkpoint: fromCheckpoint, pending: info.num_ack_pending }, 'vad replay range');
     if (from > delivered) return 0;
@@ -94,7 +104,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
    * (duplicates are dropped by per-session sequence numbers).
    */
   async function startPartition(p: number, takenOver: boolean): Promise<void> {
-    const ctl: PartitionRun = { stopped: false, messages: undefined, loop: Promise.resolve() };
+    const ctl: PartitionRun = { stopped: false, messages: undefined, loop: Promise.resolve(), probe: undefined };
     const firstStart = new Promise<void>((resolveFirst) => {
       ctl.loop = (async () => {
         for (let round = 0; !ctl.stopped; round++) {
@@ -120,6 +130,17 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     running.set(p, ctl);
     metrics.partitionsOwned.set({ stage: 'vad' }, running.size);
     await firstStart;
+    ctl.probe = startConsumerProbe({
+      bus,
+      subject: bus.cat.subjects.audio(p, PROBE_SESSION),
+      everyMs: 2_000,
+      staleMs: 6_000,
+      headers: { [HEADER.gateway]: config.instanceId },
+      onStall: () => {
+        log.warn({ partition: p }, 'partition consumer delivers nothing (probe lost), rebuilding');
+        ctl.messages?.stop();
+      },
+    });
   }
 
   /** Stop the consumer when it stops hearing from the server or loses its consumer. */
@@ -139,6 +160,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     if (!r) return;
     running.delete(p);
     r.stopped = true;
+    r.probe?.stop();
     r.messages?.stop();
     await r.loop;
     await processor.idle();
@@ -162,7 +184,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     partitions: bus.cat.partitions,
     holderId: config.instanceId,
     renewEveryMs: 2_000,
-    ttlMs: topologyOptionsFrom(config).leaseTtlMs,
+    ttlMs: topology.leaseTtlMs,
     log,
     onAcquire: startPartition,
     onRelease: stopPartition,

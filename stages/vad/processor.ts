@@ -55,6 +55,9 @@ export class VadProcessor {
   private running: Promise<void> | undefined;
   private readonly idleTimer: NodeJS.Timeout;
 
+  /** Called when a partition's liveness probe came back through its consumer. */
+  onProbe: (partition: number) => void = () => undefined;
+
   constructor(private readonly o: VadProcessorOptions) {
     // Sessions that went quiet without a close (their gateway died) are forgotten after a while.
     this.idleTimer = setInterval(() => this.evictIdle(10 * 60_000), 60_000);
@@ -66,6 +69,11 @@ export class VadProcessor {
   }
 
   enqueue(msg: AudioMessage): void {
+    if (msg.headers?.get(HEADER.kind) === 'probe') {
+      msg.ack();
+      this.onProbe(Number(msg.subject.split('.').at(-2)));
+      return;
+    }
     const sid = msg.headers?.get(HEADER.session) ?? '';
     const gw = msg.headers?.get(HEADER.gateway) ?? '';
     const seq = Number(msg.headers?.get(HEADER.seq) ?? NaN);

