@@ -164,6 +164,7 @@ export class AudioIngest {
         headers: this.headers({ [HEADER.seq]: String(seq), [HEADER.offset]: String(offset), [HEADER.sentAt]: String(seg.firstAt) }),
       });
       metrics.audioPublished.inc();
+      metrics.audioPublishedSeconds.inc(samples / RATE);
       metrics.audioPublishSeconds.observe((performance.now() - started) / 1000);
     } catch (err) {
       metrics.audioPublishFailures.inc();

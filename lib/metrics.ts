@@ -39,6 +39,7 @@ export const metrics = {
   }),
   backpressureDrops: new Counter({ name: 'parley_ws_backpressure_closed_total', help: 'Sessions closed because the client could not keep up', registers: [registry] }),
   audioPublished: new Counter({ name: 'parley_audio_frames_published_total', help: 'Input audio frames published to JetStream', registers: [registry] }),
+  audioPublishedSeconds: new Counter({ name: 'parley_audio_published_seconds_total', help: 'Seconds of input audio published to JetStream', registers: [registry] }),
   audioPublishFailures: new Counter({ name: 'parley_audio_publish_failures_total', help: 'Input audio frame publishes that failed after retries', registers: [registry] }),
   audioPublishSeconds: new Histogram({ name: 'parley_audio_publish_seconds', help: 'PubAck latency of input audio frames', buckets: FAST_BUCKETS, registers: [registry] }),
   vadBatchSize: new Histogram({ name: 'parley_vad_batch_size', help: 'Silero chunks per batched inference', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] }),

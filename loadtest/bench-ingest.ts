@@ -1,0 +1,129 @@
+// Bench (issue 6, target 4): input audio ingest. First the bus alone — PubAck'ed JetStream
+// publishes with the client library's `js.publish` (baseline) and with Parley's AckingPublisher,
+// same run. Then through one gateway process: S sessions each appending 20 ms of audio every 20 ms
+// (50 appends/s per session) for T seconds; the gateway must publish all of it (coalesced into
+// 40 ms frames) without falling behind. Reports the ceiling reached.
+// Usage: node --import tsx loadtest/bench-ingest.ts [--sessions 250,500,1000] [--seconds 20]
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect, headers } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckingPublisher } from '../lib/nats/acking-publisher.ts';
+import { startNatsServer } from '../ops/nats-server.ts';
+
+const { values } = parseArgs({ options: { sessions: { type: 'string', default: '250,500,1000' }, seconds: { type: 'string', default: '20' }, clients: { type: 'string', default: '4' } } });
+const levels = values.sessions.split(',').map(Number);
+const seconds = Number(values.seconds);
+const clientProcs = Number(values.clients);
+const root = path.resolve(import.meta.dirname, '..');
+const KEY = 'sk-bench-ingest-key';
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'parley-ingest-'));
+const nats = await startNatsServer({ storeDir: path.join(dir, 'nats') });
+
+// --- the bus alone -------------------------------------------------------------------------
+async function busRate(kind: 'js.publish' | 'AckingPublisher', n: number, bytes: number, window: number): Promise<number> {
+  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  const js = jetstream(nc);
+  const pub = new AckingPublisher(nc);
+  const payload = new Uint8Array(bytes);
+  const inflight = new Set<Promise<unknown>>();
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const h = headers();
+    h.set('Nats-Msg-Id', `${kind}-${started}-${i}`);
+    const p = kind === 'js.publish' ? js.publish(`ingest.bench.${i % 64}`, payload, { headers: h }) : pub.publish(`ingest.bench.${i % 64}`, payload, h);
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+    if (inflight.size >= window) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  const rate = n / ((performance.now() - started) / 1000);
+  pub.close();
+  await nc.close();
+  return rate;
+}
+
+const nc = await connect({ servers: nats.url });
+await (await jetstreamManager(nc)).streams.add({ name: 'INGEST_BENCH', subjects: ['ingest.bench.*'], storage: 'memory' as never, max_bytes: 256 * 1024 * 1024 });
+await nc.close();
+const bus: Record<string, number[]> = { 'js.publish': [], AckingPublisher: [] };
+for (let r = 0; r < 3; r++) {
+  for (const kind of ['js.publish', 'AckingPublisher'] as const) bus[kind]!.push(await busRate(kind, 30_000, 1_920, 256));
+}
+process.stdout.write('\nJetStream publish with PubAck, 1920-byte frames (40 ms of 24 kHz PCM16), 256 in flight, median of 3:\n');
+for (const [k, xs] of Object.entries(bus)) process.stdout.write(`  ${k.padEnd(16)} ${median(xs).toFixed(0).padStart(7)} msgs/s\n`);
+process.stdout.write(`  ratio            ${(median(bus['AckingPublisher']!) / median(bus['js.publish']!)).toFixed(2)}x\n`);
+
+// --- through one gateway --------------------------------------------------------------------
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+async function cpuSeconds(pid: number): Promise<number> {
+  const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+}
+
+process.stdout.write(`\nThrough one gateway process: 20 ms appends at real-time pace for ${seconds} s (${clientProcs} client processes)\n`);
+process.stdout.write('sessions  appends/s  frames/s published  audio published  publish mean  gateway CPU  failures  client timer late max\n');
+for (const sessions of levels) {
+  const port = await freePort();
+  const gw: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'ops/cli.ts', 'gateway'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NATS_URL: nats.url, PARLEY_API_KEYS: `${KEY}:bench`, PARLEY_PORT: String(port), PARLEY_TLS_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_DATA_DIR: path.join(dir, `gw-${sessions}`), PARLEY_INSTANCE_ID: `ingest-gw-${sessions}`, PARLEY_ADMISSION_PER_SECOND: '5000', PARLEY_LOG_LEVEL: 'info' },
+  });
+  await new Promise<void>((resolve) => gw.stdout!.on('data', (b: Buffer) => b.toString().includes('gateway listening') && resolve()));
+  const clients = Array.from({ length: clientProcs }, () => fork(path.join(root, 'loadtest/ingest-clients.ts'), [], { execArgv: ['--import', 'tsx'] }));
+  const per = Math.ceil(sessions / clientProcs);
+  await Promise.all(
+    clients.map(
+      (c, i) =>
+        new Promise<void>((resolve) => {
+          c.once('message', () => resolve());
+          c.send({ type: 'start', url: `ws://127.0.0.1:${port}/v1/realtime?model=gpt-realtime`, key: KEY, count: Math.min(per, sessions - i * per), seconds, chunkMs: 20 });
+        }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 1_000));
+  const frames0 = await metric(port, 'parley_audio_frames_published_total');
+  const audio0 = await metric(port, 'parley_audio_published_seconds_total');
+  const fails0 = await metric(port, 'parley_audio_publish_failures_total');
+  const pubSum0 = await metric(port, 'parley_audio_publish_seconds_sum');
+  const pubCount0 = await metric(port, 'parley_audio_publish_seconds_count');
+  const cpu0 = await cpuSeconds(gw.pid!);
+  const t0 = performance.now();
+  const done = clients.map((c) => new Promise<{ sent: number; lateMax: number }>((resolve) => c.once('message', (m: { sent: number; lateMax: number }) => resolve(m))));
+  for (const c of clients) c.send({ type: 'go' });
+  const results = await Promise.all(done);
+  await new Promise((r) => setTimeout(r, 1_500)); // let the last frames flush
+  const elapsed = (performance.now() - t0) / 1000;
+  const frames = (await metric(port, 'parley_audio_frames_published_total')) - frames0;
+  const audioPublished = (await metric(port, 'parley_audio_published_seconds_total')) - audio0;
+  const fails = (await metric(port, 'parley_audio_publish_failures_total')) - fails0;
+  const pubMean = ((await metric(port, 'parley_audio_publish_seconds_sum')) - pubSum0) / Math.max(1, (await metric(port, 'parley_audio_publish_seconds_count')) - pubCount0);
+  const cpu = ((await cpuSeconds(gw.pid!)) - cpu0) / elapsed;
+  const sent = results.reduce((n, r) => n + r.sent, 0);
+  const audioSent = (sent * 20) / 1000;
+  const lateMax = Math.max(...results.map((r) => r.lateMax));
+  process.stdout.write(
+    `${String(sessions).padStart(8)}  ${(sent / seconds).toFixed(0).padStart(9)}  ${(frames / elapsed).toFixed(0).padStart(18)}  ${`${((audioPublished * 100) / audioSent).toFixed(1)}% of sent`.padStart(15)}  ${(pubMean * 1000).toFixed(2).padStart(9)} ms  ${`${(cpu * 100).toFixed(0)}%`.padStart(11)}  ${String(fails).padStart(8)}  ${lateMax.toFixed(0).padStart(9)} ms\n`,
+  );
+  gw.kill('SIGKILL');
+  for (const c of clients) c.kill('SIGKILL');
+}
+await nats.stop();
+await rm(dir, { recursive: true, force: true });
