@@ -10,6 +10,7 @@ import { CancelRegistry } from '../lib/nats/cancellations.ts';
 import { ClientRequestError, ConfigError } from '../lib/errors.ts';
 import { SessionStore } from '../lib/session-store.ts';
 import { SessionLiveness } from './session-liveness.ts';
+import { RateLimiter } from '../lib/rate-limit.ts';
 import { Admission } from './admission.ts';
 import { Authenticator } from './auth.ts';
 import { registerHealthRoutes, sendHttpError } from './http.ts';
@@ -64,6 +65,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     ttlMs: 30_000,
   });
   liveness.start();
+  const limiter = new RateLimiter(bus, config.nats.replicas, log);
   const outbox = new OutboxConsumer(bus, gatewayId, sessions, log);
   await outbox.start();
   const tls = await ensureTls({ certFile: config.gateway.tlsCertFile, keyFile: config.gateway.tlsKeyFile, dataDir: config.dataDir });
@@ -76,7 +78,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   for (const app of apps) {
     registerHealthRoutes(app, { readiness });
     registerRealtimeRoute(app, {
-      deps: { bus, config, cancels, gatewayId, log, store, liveness },
+      deps: { bus, config, cancels, gatewayId, log, store, liveness, limiter },
       auth,
       admission,
       sessions,

@@ -13,6 +13,7 @@ import { publishJson } from '../lib/nats/publish.ts';
 import type { ConversationItem, ConversationRecord, LlmJob, SessionConfig, SessionRecord } from '../schemas/index.ts';
 import type { SessionStore } from '../lib/session-store.ts';
 import type { SessionLiveness } from './session-liveness.ts';
+import type { RateLimiter } from '../lib/rate-limit.ts';
 import type { RestoredItem } from './session-restore.ts';
 import { partitionOf } from '../subjects/index.ts';
 import { AudioIngest } from './audio-ingest.ts';
@@ -31,6 +32,7 @@ export interface SessionDeps {
   readonly log: Logger;
   readonly store: SessionStore;
   readonly liveness: SessionLiveness;
+  readonly limiter: RateLimiter;
 }
 
 /** What a session continues from when it is resumed on this gateway. */
@@ -161,8 +163,10 @@ export class RealtimeSession {
       updatedAt: Date.now(),
     };
     this.saving = this.saving.then(async () => {
+      const started = performance.now();
       try {
         this.revision = await this.deps.store.save(record, this.revision);
+        metrics.sessionStateWriteSeconds.observe((performance.now() - started) / 1000);
       } catch (err) {
         this.log.warn({ err: errorMessage(err) }, 'session state write lost (taken over elsewhere?), closing this copy');
         this.conn.close(4000, 'session_taken_over');
@@ -241,9 +245,26 @@ export class RealtimeSession {
     for (const w of ready) if (w.run.active) w.dispatch();
   }
 
+  /** Requests per minute for this session (the tenant's override, or the default). */
+  responseLimit(): number {
+    const g = this.deps.config.gateway;
+    return g.tenantRateLimits[this.tenantId]?.responsesPerMinute ?? g.rateLimits.responsesPerMinute;
+  }
+
   private dispatchLlm(run: ResponseRun, opts: ResponseOptions, context: LlmJob['context']): void {
     if (!run.active || run.dispatched) return;
     run.dispatched = true;
+    // The response exists already (clients see response.created at once); the model is only asked
+    // if the session is within its rate limit.
+    void this.deps.limiter.check('responses', this.id, this.responseLimit()).then((decision) => {
+      if (!run.active) return;
+      if (decision.allowed) return this.queueLlmJob(run, opts, context);
+      this.sendError(new ClientRequestError('rate_limit_exceeded', `Rate limit reached: at most ${decision.limit} responses per minute for this session. Retry in a few seconds.`), null, 'invalid_request_error');
+      run.fail('rate_limit_exceeded');
+    });
+  }
+
+  private queueLlmJob(run: ResponseRun, opts: ResponseOptions, context: LlmJob['context']): void {
     const choice = opts.toolChoice;
     const job: LlmJob = {
       sessionId: this.id,
@@ -311,8 +332,14 @@ export class RealtimeSession {
     };
   }
 
+  /** After response.done: the session's request budget in the current window. */
   private sendRateLimits(): void {
-    this.send({ type: 'rate_limits.updated', rate_limits: [{ name: 'tokens', limit: 1_000_000, remaining: 1_000_000, reset_seconds: 60 }] });
+    const limit = this.responseLimit();
+    this.deps.limiter
+      .used('responses', this.id, limit)
+      .catch(() => 0)
+      .then((used) => this.send({ type: 'rate_limits.updated', rate_limits: [{ name: 'requests', limit, remaining: Math.max(0, limit - used), reset_seconds: 60 }] }))
+      .catch(() => undefined);
   }
 
   private expire(): void {

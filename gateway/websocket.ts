@@ -51,7 +51,19 @@ async function resolveAsync(ctx: RealtimeRouteContext, handshake: Handshake, key
       },
     };
   }
-  if (!handshake.resumeSessionId) return { principal, refusal: null, resume: null };
+  if (!handshake.resumeSessionId) {
+    const g = ctx.deps.config.gateway;
+    const limit = g.tenantRateLimits[principal.tenantId]?.sessionsPerMinute ?? g.rateLimits.sessionsPerMinute;
+    const decision = await ctx.deps.limiter.check('sessions', principal.tenantId, limit);
+    if (!decision.allowed) {
+      return {
+        principal: null,
+        resume: null,
+        refusal: { code: 'rate_limit_exceeded', message: `Rate limit reached: at most ${limit} new sessions per minute for this account. Retry shortly.`, type: 'invalid_request_error', closeCode: 4000 },
+      };
+    }
+    return { principal, refusal: null, resume: null };
+  }
   const restored = await restoreSession(ctx.deps.bus, ctx.deps.store, handshake.resumeSessionId, principal.tenantId);
   if (!restored.ok) return { principal, resume: null, refusal: { code: restored.code, message: restored.message, type: 'invalid_request_error', closeCode: 4000 } };
   return { principal, refusal: null, resume: restored.session };
@@ -109,12 +121,8 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
         return;
       }
       const fixed = ctx.auth.staticKey(key);
-      if (fixed && !handshake.resumeSessionId) {
-        upgrade({ principal: fixed, refusal: null, resume: null });
-        return;
-      }
-      // Ephemeral keys and resumed sessions need KV and JetStream: finish the upgrade
-      // asynchronously, unless the client left meanwhile.
+      // Ephemeral keys, the tenant's session rate limit and resumed sessions need KV and
+      // JetStream: finish the upgrade asynchronously, unless the client left meanwhile.
       let aborted = false;
       res.onAborted(() => (aborted = true));
       resolveAsync(ctx, handshake, key, fixed)

@@ -48,6 +48,10 @@ export interface ParleyConfig {
     readonly contextMaxChars: number;
     readonly ephemeralKeyTtlMs: number;
     readonly drainMs: number;
+    /** Per minute, sliding window: responses per session, new sessions per tenant. */
+    readonly rateLimits: { readonly responsesPerMinute: number; readonly sessionsPerMinute: number };
+    /** Per-tenant overrides of rateLimits (seed 001 req. 3.5). */
+    readonly tenantRateLimits: Readonly<Record<string, { responsesPerMinute?: number; sessionsPerMinute?: number }>>;
   };
   readonly vad: {
     readonly modelPath: string | undefined;
@@ -142,6 +146,27 @@ export function parseApiKeys(raw: string | undefined): ApiKeyEntry[] {
   return entries;
 }
 
+/** `tenantA:responses=200,sessions=1000;tenantB:sessions=50` (per minute). */
+export function parseTenantLimits(raw: string | undefined): Record<string, { responsesPerMinute?: number; sessionsPerMinute?: number }> {
+  const out: Record<string, { responsesPerMinute?: number; sessionsPerMinute?: number }> = {};
+  if (!raw) return out;
+  for (const part of raw.split(';').map((p) => p.trim()).filter(Boolean)) {
+    const [tenant, limits] = part.split(':');
+    if (!tenant || !limits) throw new ConfigError(`PARLEY_TENANT_RATE_LIMITS: expected tenant:responses=N,sessions=N, got '${part}'`);
+    const entry: { responsesPerMinute?: number; sessionsPerMinute?: number } = {};
+    for (const kv of limits.split(',')) {
+      const [k, v] = kv.split('=');
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new ConfigError(`PARLEY_TENANT_RATE_LIMITS: '${kv}' needs a positive whole number`);
+      if (k === 'responses') entry.responsesPerMinute = n;
+      else if (k === 'sessions') entry.sessionsPerMinute = n;
+      else throw new ConfigError(`PARLEY_TENANT_RATE_LIMITS: unknown limit '${k}' (responses, sessions)`);
+    }
+    out[tenant.trim()] = entry;
+  }
+  return out;
+}
+
 export function loadConfig(env: Env = process.env): ParleyConfig {
   const dataDir = path.resolve(str(env, 'PARLEY_DATA_DIR', '.parley'));
   const openAiBase = opt(env, 'OPENAI_BASE_URL');
@@ -185,6 +210,11 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       contextMaxChars: int(env, 'PARLEY_CONTEXT_MAX_CHARS', 60_000, 1_000, 10_000_000),
       ephemeralKeyTtlMs: int(env, 'PARLEY_EPHEMERAL_KEY_TTL_MS', 600_000, 10_000, 7_200_000),
       drainMs: int(env, 'PARLEY_DRAIN_MS', 30_000, 0, 600_000),
+      rateLimits: {
+        responsesPerMinute: int(env, 'PARLEY_RATE_LIMIT_RESPONSES_PER_MINUTE', 100, 1, 1_000_000),
+        sessionsPerMinute: int(env, 'PARLEY_RATE_LIMIT_SESSIONS_PER_MINUTE', 600, 1, 10_000_000),
+      },
+      tenantRateLimits: parseTenantLimits(opt(env, 'PARLEY_TENANT_RATE_LIMITS')),
     },
     vad: {
       modelPath: opt(env, 'PARLEY_VAD_MODEL'),
