@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoadtest } from './run.ts';
 
-const { values } = parseArgs({ options: { sessions: { type: 'string', default: '100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { sessions: { type: 'string', default: '100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, keep: { type: 'boolean', default: false } } });
 const levels = values.sessions.split(',').map(Number);
 
 /** Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket). */
@@ -66,5 +66,11 @@ for (const sessions of levels) {
   process.stdout.write(
     `${String(sessions).padStart(8)}  ${`${ok.length}/${result.turns.length}`.padStart(12)}  ${String(dropped).padStart(14)}  ${`${lagP95.toFixed(1)} ms`.padStart(11)}  ${`${q(platform, 0.5).toFixed(1)} ms`.padStart(13)}  ${`${q(platform, 0.99).toFixed(1)} ms`.padStart(13)}  ${`${q(e2e, 0.5).toFixed(0)} ms`.padStart(12)}\n`,
   );
-  await rm(outDir, { recursive: true, force: true });
+  // Where the VAD time goes: batch size and inference time per batch (server histograms).
+  const mean = (name: string) => metricValue(metrics, `${name}_sum`) / Math.max(1, metricValue(metrics, `${name}_count`));
+  process.stdout.write(
+    `          VAD batches ${metricValue(metrics, 'parley_vad_batch_size_count')}, mean batch ${mean('parley_vad_batch_size').toFixed(1)} frames, mean inference ${(mean('parley_vad_inference_seconds') * 1000).toFixed(2)} ms, inference total ${metricValue(metrics, 'parley_vad_inference_seconds_sum').toFixed(1)} s\n`,
+  );
+  if (values.keep) process.stdout.write(`          kept ${outDir}\n`);
+  else await rm(outDir, { recursive: true, force: true });
 }

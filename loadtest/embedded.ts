@@ -61,7 +61,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedParl
     ...opts.env,
   };
   // Its own process group: a terminal Ctrl-C reaches the loadtest, which then stops Parley in order.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'ops/cli.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // LOADTEST_PARLEY_NODE_ARGS profiles the server under load, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env['LOADTEST_PARLEY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'ops/cli.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const log = createWriteStream(opts.logFile);
   child.stderr.pipe(log, { end: false });
   const exited = waitExit(child);

@@ -31,7 +31,10 @@ interface SessionSlot {
   readonly vad: SessionVad;
   readonly partition: number;
   inbox: AudioMessage[];
+  /** Publishes of this session's actions, in order; acks wait for the ones before them. */
   chain: Promise<void>;
+  /** Actions on the chain not yet published: with none, an ack goes out at once. */
+  publishing: number;
   /** Last per-session sequence (Parley-Seq) accepted: anything at or below is a duplicate. */
   lastSeq: number;
   /** Audio messages whose samples are still in the buffer, oldest first. */
@@ -103,6 +106,7 @@ export class VadProcessor {
       partition,
       inbox: [],
       chain: Promise.resolve(),
+      publishing: 0,
       lastSeq: -1,
       held: [],
       configured: isConfigControl(first),
@@ -250,14 +254,18 @@ export class VadProcessor {
   }
 
   private ackAfter(slot: SessionSlot, msg: AudioMessage): void {
-    slot.chain = slot.chain.then(() => msg.ack());
+    // Most frames cause no action: no promise per message for them (thousands a second).
+    if (slot.publishing === 0) msg.ack();
+    else slot.chain = slot.chain.then(() => msg.ack());
   }
 
   private run(slot: SessionSlot, actions: VadAction[]): void {
     for (const action of actions) {
+      slot.publishing++;
       slot.chain = slot.chain
         .then(() => publishVadAction(this.o.bus, slot.vad, action))
-        .catch((err: unknown) => this.o.log.error({ session: slot.vad.sessionId, err: errorMessage(err) }, 'vad action failed'));
+        .catch((err: unknown) => this.o.log.error({ session: slot.vad.sessionId, err: errorMessage(err) }, 'vad action failed'))
+        .finally(() => slot.publishing--);
     }
   }
 

@@ -1,7 +1,7 @@
 // Everything the VAD owner holds for one session: the 24 kHz input buffer, the 24k->16k resampler,
 // frames waiting for inference, the recurrent Silero state and the turn detector. It turns audio and
 // input-buffer control into actions (events to publish, utterances to commit) without doing I/O.
-import { Resampler, pcm16ToFloat32 } from '../../lib/audio/index.ts';
+import { Resampler } from '../../lib/audio/index.ts';
 import { derivedId } from '../../lib/ids.ts';
 import { DEFAULT_SERVER_VAD, type InputControl, type OutboxEvent, type TranscriptionSettings, type TurnDetectionSettings } from '../../schemas/index.ts';
 import { InputBuffer } from './input-buffer.ts';
@@ -42,7 +42,8 @@ export class SessionVad {
   private readonly buffer: InputBuffer;
   // Silero only needs the speech band: the cheap 'analysis' filter (the bus audio stays untouched).
   private readonly resampler = new Resampler(BUS_RATE, 16_000, { quality: 'analysis' });
-  private carry = new Float32Array(0);
+  private carry = new Float32Array(2048);
+  private carryLength = 0;
   private next16k: number | undefined; // 16 kHz sample index of the next frame's first sample
   private detector: TurnDetector | null;
   private turnDetection: TurnDetectionSettings = DEFAULT_TURN_DETECTION;
@@ -83,22 +84,25 @@ export class SessionVad {
       return dropped;
     }
     this.next16k ??= Math.round((offset * 16_000) / BUS_RATE);
-    const fresh = pcm16ToFloat32(this.resampler.push(pcm));
-    let all = fresh;
-    if (this.carry.length) {
-      all = new Float32Array(this.carry.length + fresh.length);
-      all.set(this.carry);
-      all.set(fresh, this.carry.length);
+    // 16 kHz floats gather in one reusable buffer; only whole frames are copied out (no per-message concat).
+    const fresh = this.resampler.pushFloat32(pcm);
+    if (this.carryLength + fresh.length > this.carry.length) {
+      const grown = new Float32Array(Math.max(this.carry.length * 2, this.carryLength + fresh.length));
+      grown.set(this.carry.subarray(0, this.carryLength));
+      this.carry = grown;
     }
+    this.carry.set(fresh, this.carryLength);
+    this.carryLength += fresh.length;
     const n = this.engine.frameSamples;
-    const whole = Math.floor(all.length / n);
+    const whole = Math.floor(this.carryLength / n);
     if (whole === 0) done();
     for (let i = 0; i < whole; i++) {
       const startMs = (this.next16k * 1000) / this.engine.sampleRate;
       this.next16k += n;
-      this.frames.push({ frame: all.slice(i * n, (i + 1) * n), startMs, done: i === whole - 1 ? done : noop });
+      this.frames.push({ frame: this.carry.slice(i * n, (i + 1) * n), startMs, done: i === whole - 1 ? done : noop });
     }
-    this.carry = all.slice(whole * n);
+    this.carry.copyWithin(0, whole * n, this.carryLength);
+    this.carryLength -= whole * n;
     return dropped;
   }
 
@@ -203,7 +207,7 @@ export class SessionVad {
       // Push-to-talk: no inference at all; pending frames are simply released.
       this.detector = null;
       for (const f of this.frames.splice(0)) f.done();
-      this.carry = new Float32Array(0);
+      this.carryLength = 0;
       this.next16k = undefined;
       this.resampler.reset();
       return;

@@ -11,6 +11,7 @@ export const SILERO_RATE = 16_000;
 export const SILERO_FRAME = 512; // 32 ms at 16 kHz
 const CONTEXT = 64; // v5 expects the last 64 samples of the previous frame in front of each frame
 const STATE = 2 * 128;
+const SPARE_SIZES = 16;
 
 /** Per-stream recurrent state, owned by the caller (one per session). */
 export interface VadStreamState {
@@ -44,10 +45,30 @@ export async function createSileroEngine(opts: { modelPath?: string | undefined;
   const sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(SILERO_RATE)]), []);
   const width = CONTEXT + SILERO_FRAME;
 
+  // Input tensors are reused per batch size (a steady load repeats a few sizes): thousands of frames
+  // a second would otherwise mean as many short-lived buffers for the GC. At most SPARE_SIZES sizes
+  // are kept, least recently used dropped first (bounded at a few MB).
+  const spare = new Map<number, { input: ort.Tensor; state: ort.Tensor }>();
+  const takeTensors = (b: number) => {
+    const kept = spare.get(b);
+    spare.delete(b);
+    return (
+      kept ?? {
+        input: new ort.Tensor('float32', new Float32Array(b * width), [b, width]),
+        state: new ort.Tensor('float32', new Float32Array(2 * b * 128), [2, b, 128]),
+      }
+    );
+  };
+  const giveBack = (b: number, tensors: { input: ort.Tensor; state: ort.Tensor }) => {
+    spare.set(b, tensors);
+    if (spare.size > SPARE_SIZES) spare.delete(spare.keys().next().value!);
+  };
+
   async function runChunk(items: ReadonlyArray<{ state: VadStreamState; frame: Float32Array }>, out: Float32Array, offset: number): Promise<void> {
     const b = items.length;
-    const input = new Float32Array(b * width);
-    const state = new Float32Array(2 * b * 128);
+    const tensors = takeTensors(b);
+    const input = tensors.input.data as Float32Array;
+    const state = tensors.state.data as Float32Array;
     for (let i = 0; i < b; i++) {
       const it = items[i]!;
       input.set(it.state.context, i * width);
@@ -56,11 +77,12 @@ export async function createSileroEngine(opts: { modelPath?: string | undefined;
       state.set(it.state.lstm.subarray(0, 128), i * 128);
       state.set(it.state.lstm.subarray(128, 256), (b + i) * 128);
     }
-    const result = await session.run({
-      input: new ort.Tensor('float32', input, [b, width]),
-      state: new ort.Tensor('float32', state, [2, b, 128]),
-      sr,
-    });
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await session.run({ input: tensors.input, state: tensors.state, sr });
+    } finally {
+      giveBack(b, tensors);
+    }
     const probs = result['output']!.data as Float32Array;
     const next = result['stateN']!.data as Float32Array;
     for (let i = 0; i < b; i++) {
