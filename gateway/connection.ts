@@ -12,6 +12,8 @@ export interface SocketData {
   conn?: Connection;
   /** The RealtimeSession (typed loosely here to keep the socket layer free of session imports). */
   session?: unknown;
+  /** Client events received before the session exists (copies; uWS reuses its buffers). */
+  early?: { readonly message: ArrayBuffer; readonly isBinary: boolean }[] | undefined;
 }
 
 export class Connection {

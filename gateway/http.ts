@@ -4,17 +4,18 @@
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { exposition, registry } from '../lib/metrics.ts';
 
-export function sendJson(res: HttpResponse, status: string, body: unknown, headers: Record<string, string> = {}): void {
+/** `closeConnection`: end the TCP connection after the response (no keep-alive). */
+export function sendJson(res: HttpResponse, status: string, body: unknown, headers: Record<string, string> = {}, closeConnection = false): void {
   res.cork(() => {
     res.writeStatus(status).writeHeader('content-type', 'application/json');
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
-    res.end(JSON.stringify(body));
+    res.end(JSON.stringify(body), closeConnection);
   });
 }
 
 /** OpenAI-shaped HTTP error body. */
-export function sendHttpError(res: HttpResponse, status: string, code: string, message: string, type = 'invalid_request_error'): void {
-  sendJson(res, status, { error: { message, type, code, param: null } });
+export function sendHttpError(res: HttpResponse, status: string, code: string, message: string, type = 'invalid_request_error', closeConnection = false): void {
+  sendJson(res, status, { error: { message, type, code, param: null } }, {}, closeConnection);
 }
 
 export interface HealthSource {

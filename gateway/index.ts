@@ -82,7 +82,6 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       auth,
       admission,
       sessions,
-      openConnections: () => sessions.size,
       draining: () => draining,
       closing,
     });
@@ -92,7 +91,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const [plain, secure] = await Promise.all([listen(apps[0]!, config.gateway.host, config.gateway.port), listen(apps[1]!, config.gateway.host, config.gateway.tlsPort)]);
   const port = uWS.us_socket_local_port(plain);
   const tlsPort = uWS.us_socket_local_port(secure);
-  log.info({ gateway: gatewayId, port, tlsPort, selfSigned: tls.selfSigned }, 'gateway listening');
+  log.info({ gateway: gatewayId, port, tlsPort, selfSigned: tls.selfSigned, maxConnections: config.gateway.maxConnections }, 'gateway listening');
 
   return {
     id: gatewayId,

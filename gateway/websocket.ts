@@ -19,25 +19,31 @@ import { restoreSession, type RestoredSession } from './session-restore.ts';
 
 interface UpgradeData {
   readonly handshake: Handshake;
+  readonly startedAt: number;
+}
+
+/** What the asynchronous half of the handshake decides: who the client is, or why not. */
+interface Resolved {
   readonly principal: Principal | null;
   readonly refusal: HandshakeRefusal | null;
   readonly resume: RestoredSession | null;
-  readonly startedAt: number;
 }
+
+/** Client events held while a session is resolved (clients may send before session.created). */
+const EARLY_EVENTS_MAX = 256;
 
 export interface RealtimeRouteContext {
   readonly deps: SessionDeps;
   readonly auth: Authenticator;
   readonly admission: Admission;
   readonly sessions: Map<string, RealtimeSession>;
-  openConnections(): number;
   /** True while the gateway shuts down: closes it causes are not the client's goodbye. */
   draining(): boolean;
   /** Session closes in progress (the gateway waits for them before it lets go of NATS). */
   readonly closing: Set<Promise<void>>;
 }
 
-async function resolveAsync(ctx: RealtimeRouteContext, handshake: Handshake, key: string, fixed: Principal | null): Promise<Omit<UpgradeData, 'handshake' | 'startedAt'>> {
+async function resolveAsync(ctx: RealtimeRouteContext, handshake: Handshake, key: string, fixed: Principal | null): Promise<Resolved> {
   const principal = fixed ?? (await ctx.auth.authenticate(key).catch(() => null));
   if (!principal) {
     return {
@@ -85,8 +91,53 @@ function applyPreset(cfg: SessionConfig, preset: Principal['preset']): SessionCo
   }
 }
 
+function missingKeyRefusal(): HandshakeRefusal {
+  return { code: 'invalid_api_key', message: 'Incorrect API key provided.', type: 'invalid_request_error', closeCode: 3000 };
+}
+
+function shuttingDownRefusal(): HandshakeRefusal {
+  return { code: 'server_shutting_down', message: 'This gateway is shutting down; connect again to reach another instance.', type: 'invalid_request_error', closeCode: 4000 };
+}
+
+/** OpenAI's refusal: the socket is open, an `error` event says why, then a close. */
+function refuse(conn: Connection, refusal: HandshakeRefusal): void {
+  metrics.connections.inc({ outcome: refusal.closeCode === 3000 ? 'refused_auth' : 'refused_request' });
+  conn.sendText(JSON.stringify({ type: 'error', event_id: refusalEventId(), error: { type: refusal.type, code: refusal.code, message: refusal.message, param: null, event_id: null } }));
+  conn.close(refusal.closeCode, `${refusal.type}.${refusal.code ?? 'missing_credentials'}`);
+}
+
+/** A new or resumed session on an open, authenticated socket: session.created, then its bus wiring. */
+function openSession(ctx: RealtimeRouteContext, conn: Connection, up: UpgradeData, principal: Principal, resumed: RestoredSession | null): RealtimeSession {
+  const { config } = ctx.deps;
+  const hs = up.handshake;
+  let cfg: SessionConfig;
+  if (resumed) {
+    cfg = resumed.record.config as unknown as SessionConfig;
+  } else {
+    const expiresAt = Math.floor((Date.now() + config.gateway.sessionMaxMs) / 1000);
+    cfg = applyPreset(defaultSession({ id: newId('sess'), model: hs.model ?? config.gateway.defaultModel, type: hs.kind, expiresAt }), principal.preset);
+  }
+  const resume = resumed ? { revision: resumed.revision, createdAt: resumed.record.createdAt, items: resumed.items, ingest: resumed.ingest } : undefined;
+  const s = new RealtimeSession(ctx.deps, conn, dialectFor(hs.iface), cfg, principal.tenantId, resume);
+  const displaced = ctx.sessions.get(s.id);
+  if (displaced) displaced.conn.close(4000, 'session_resumed_elsewhere');
+  ctx.sessions.set(s.id, s);
+  metrics.connections.inc({ outcome: resumed ? 'resumed' : 'accepted' });
+  metrics.connectionsActive.inc();
+  s.sendSession('session.created');
+  if (!resumed) s.record({ kind: 'session.opened', sessionId: s.id, tenantId: principal.tenantId, model: s.config.model, at: Date.now() }, `${s.id}:opened`);
+  void s.saveState();
+  s.pushInputConfig().catch((err: unknown) => s.log.error({ err: errorMessage(err) }, 'could not configure input audio'));
+  const ms = Math.round(performance.now() - up.startedAt);
+  if (resumed) metrics.sessionRestoreSeconds.observe(ms / 1000);
+  s.log.info({ iface: hs.iface, kind: hs.kind, resumed: Boolean(resumed), items: resumed?.items.length ?? 0, ms }, resumed ? 'session resumed' : 'session opened');
+  return s;
+}
+
 export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteContext): void {
   const { config } = ctx.deps;
+  /** WebSockets admitted and not yet closed on this gateway: what PARLEY_MAX_CONNECTIONS caps. */
+  let sockets = 0;
   app.ws<SocketData>('/v1/realtime', {
     maxPayloadLength: config.gateway.maxMessageBytes,
     maxBackpressure: config.gateway.maxBackpressureBytes + 1024 * 1024,
@@ -95,13 +146,18 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
     closeOnBackpressureLimit: 0,
 
     upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
-      const verdict = ctx.admission.check(ctx.openConnections());
+      const verdict = ctx.admission.check(sockets);
       if (verdict !== 'ok') {
         metrics.connections.inc({ outcome: verdict });
         const status = verdict === 'rate_limited' ? '429 Too Many Requests' : '503 Service Unavailable';
-        sendHttpError(res, status, verdict, verdict === 'rate_limited' ? 'Too many new connections; retry shortly.' : 'This gateway is not accepting new connections; retry on another instance.', 'server_error');
+        // The connection is closed with the answer: a refused client must not keep holding a
+        // descriptor on a keep-alive socket (at capacity, that is exactly what runs out).
+        const message = verdict === 'rate_limited' ? 'Too many new connections; retry shortly.' : 'This gateway is not accepting new connections; retry on another instance.';
+        sendHttpError(res, status, verdict, message, 'server_error', true);
         return;
       }
+      // Counted from admission until the close handler: what the cap protects is descriptors.
+      sockets++;
       const handshake = parseHandshake({
         query: req.getQuery() ?? '',
         authorization: req.getHeader('authorization'),
@@ -109,85 +165,72 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
         openaiBeta: req.getHeader('openai-beta'),
         sessionHeader: req.getHeader('parley-session-id'),
       });
-      const wsKey = req.getHeader('sec-websocket-key');
-      const wsProtocol = handshake.protocol;
-      const wsExtensions = req.getHeader('sec-websocket-extensions');
-      const startedAt = performance.now();
-      const upgrade = (data: Omit<UpgradeData, 'handshake' | 'startedAt'>) =>
-        res.cork(() => res.upgrade<SocketData>({ connectionId: ++connectionSeq, handshake: { handshake, startedAt, ...data } }, wsKey, wsProtocol, wsExtensions, context));
-      const key = handshake.apiKey;
-      if (handshake.refusal || !key) {
-        upgrade({ principal: null, refusal: handshake.refusal, resume: null });
-        return;
-      }
-      const fixed = ctx.auth.staticKey(key);
-      // Ephemeral keys, the tenant's session rate limit and resumed sessions need KV and
-      // JetStream: finish the upgrade asynchronously, unless the client left meanwhile.
-      let aborted = false;
-      res.onAborted(() => (aborted = true));
-      resolveAsync(ctx, handshake, key, fixed)
-        .then((data) => {
-          if (!aborted) upgrade(data);
-        })
-        .catch((err: unknown) => {
-          ctx.deps.log.error({ err: errorMessage(err) }, 'upgrade failed');
-          if (!aborted) upgrade({ principal: null, refusal: { code: 'server_error', message: 'The session could not be opened; please retry.', type: 'invalid_request_error', closeCode: 4000 }, resume: null });
-        });
+      // Always upgraded here, synchronously: finishing an upgrade later from async code
+      // (res.cork(() => res.upgrade())) makes this uWS build close some fresh sockets right after
+      // open (uNetworking/uWebSockets#1928, fixed upstream by #1929), and an uncorked async upgrade
+      // prints a warning per connection. The async part (keys in KV, rate limits, resume) runs
+      // after open, before session.created; refusals are error events either way.
+      const upgradeData: UpgradeData = { handshake, startedAt: performance.now() };
+      res.upgrade<SocketData>({ connectionId: ++connectionSeq, handshake: upgradeData }, req.getHeader('sec-websocket-key'), handshake.protocol, req.getHeader('sec-websocket-extensions'), context);
     },
 
     open: (ws: WebSocket<SocketData>) => {
       const data = ws.getUserData();
       const up = data.handshake as UpgradeData;
       let session: RealtimeSession | undefined;
-      const conn = new Connection(ws, config.gateway.maxBackpressureBytes, () => tooSlow());
-      data.conn = conn;
-      const tooSlow = () => {
+      const conn = new Connection(ws, config.gateway.maxBackpressureBytes, () => {
         session?.log.warn({ buffered: conn.bufferedAmount() }, 'client too slow, closing');
         conn.close(1008, 'client_too_slow: outbound buffer limit exceeded');
-      };
-      const refusal = up.refusal ?? (up.principal ? null : { code: 'invalid_api_key', message: `Incorrect API key provided: ${maskKey(up.handshake.apiKey ?? '')}.`, type: 'invalid_request_error' as const, closeCode: 3000 as const });
-      if (refusal) {
-        metrics.connections.inc({ outcome: refusal.closeCode === 3000 ? 'refused_auth' : 'refused_request' });
-        conn.sendText(JSON.stringify({ type: 'error', event_id: refusalEventId(), error: { type: refusal.type, code: refusal.code, message: refusal.message, param: null, event_id: null } }));
-        conn.close(refusal.closeCode, `${refusal.type}.${refusal.code ?? 'missing_credentials'}`);
+      });
+      data.conn = conn;
+      const key = up.handshake.apiKey;
+      if (up.handshake.refusal || !key) {
+        refuse(conn, up.handshake.refusal ?? missingKeyRefusal());
         return;
       }
-      const principal = up.principal!;
-      const hs = up.handshake;
-      const resumed = up.resume;
-      let cfg: SessionConfig;
-      if (resumed) {
-        cfg = resumed.record.config as unknown as SessionConfig;
-      } else {
-        const expiresAt = Math.floor((Date.now() + config.gateway.sessionMaxMs) / 1000);
-        cfg = applyPreset(defaultSession({ id: newId('sess'), model: hs.model ?? config.gateway.defaultModel, type: hs.kind, expiresAt }), principal.preset);
-      }
-      const resume = resumed ? { revision: resumed.revision, createdAt: resumed.record.createdAt, items: resumed.items, ingest: resumed.ingest } : undefined;
-      const s = new RealtimeSession(ctx.deps, conn, dialectFor(hs.iface), cfg, principal.tenantId, resume);
-      session = s;
-      const displaced = ctx.sessions.get(s.id);
-      if (displaced) displaced.conn.close(4000, 'session_resumed_elsewhere');
-      ctx.sessions.set(s.id, s);
-      data.session = s;
-      metrics.connections.inc({ outcome: resumed ? 'resumed' : 'accepted' });
-      metrics.connectionsActive.inc();
-      s.sendSession('session.created');
-      // Bus work leaves the uWS callback: an upgrade finished from async code (ephemeral keys)
-      // lost its socket when JetStream publishes were issued inside the corked open().
-      setImmediate(() => {
-        if (s.closed) return;
-        if (!resumed) s.record({ kind: 'session.opened', sessionId: s.id, tenantId: principal.tenantId, model: s.config.model, at: Date.now() }, `${s.id}:opened`);
-        void s.saveState();
-        s.pushInputConfig().catch((err: unknown) => s.log.error({ err: errorMessage(err) }, 'could not configure input audio'));
-      });
-      const ms = Math.round(performance.now() - up.startedAt);
-      if (resumed) metrics.sessionRestoreSeconds.observe(ms / 1000);
-      s.log.info({ iface: hs.iface, kind: hs.kind, resumed: Boolean(resumed), items: resumed?.items.length ?? 0, ms }, resumed ? 'session resumed' : 'session opened');
+      // Client events that arrive while the session is being resolved wait, in order, bounded.
+      data.early = [];
+      resolveAsync(ctx, up.handshake, key, ctx.auth.staticKey(key))
+        .catch((err: unknown): Resolved => {
+          ctx.deps.log.error({ err: errorMessage(err) }, 'session could not be resolved');
+          return { principal: null, resume: null, refusal: { code: 'server_error', message: 'The session could not be opened; please retry.', type: 'invalid_request_error', closeCode: 4000 } };
+        })
+        .then((resolved) => {
+          const early = data.early ?? [];
+          data.early = undefined;
+          if (!conn.isOpen) return;
+          const refusal = ctx.draining() ? shuttingDownRefusal() : (resolved.refusal ?? (resolved.principal ? null : missingKeyRefusal()));
+          if (refusal) {
+            refuse(conn, refusal);
+            return;
+          }
+          session = openSession(ctx, conn, up, resolved.principal!, resolved.resume);
+          data.session = session;
+          for (const event of early) {
+            if (session.closed) break;
+            handleClientMessage(session, event.message, event.isBinary);
+          }
+        })
+        .catch((err: unknown) => {
+          ctx.deps.log.error({ err: errorMessage(err) }, 'session could not be opened');
+          conn.close(1011, 'server_error');
+        });
     },
 
     message: (ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean) => {
-      const session = ws.getUserData().session as RealtimeSession | undefined;
-      if (!session) return;
+      const data = ws.getUserData();
+      const session = data.session as RealtimeSession | undefined;
+      if (!session) {
+        const early = data.early;
+        if (!early) return;
+        if (early.length >= EARLY_EVENTS_MAX) {
+          data.conn?.close(1008, 'too many events before session.created');
+          return;
+        }
+        // uWS reuses `message` once this callback returns: keep a copy.
+        early.push({ message: message.slice(0), isBinary });
+        return;
+      }
       const started = performance.now();
       // Synchronous until the event is parsed: uWS reuses `message` once this callback returns.
       handleClientMessage(session, message, isBinary);
@@ -195,6 +238,7 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
     },
 
     close: (ws: WebSocket<SocketData>, code: number) => {
+      sockets--;
       const data = ws.getUserData();
       data.conn?.markClosed();
       const session = data.session as RealtimeSession | undefined;

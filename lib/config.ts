@@ -1,5 +1,6 @@
 // The one typed configuration of Parley: every tunable, read from the environment once in main(),
 // validated, frozen. Nothing else reads process.env. Durations are milliseconds (`…Ms`).
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
@@ -199,7 +200,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       tlsKeyFile: opt(env, 'PARLEY_TLS_KEY'),
       apiKeys: parseApiKeys(opt(env, 'PARLEY_API_KEYS')),
       defaultModel: str(env, 'PARLEY_DEFAULT_MODEL', 'gpt-realtime'),
-      maxConnections: int(env, 'PARLEY_MAX_CONNECTIONS', 19_000, 1, 10_000_000),
+      maxConnections: int(env, 'PARLEY_MAX_CONNECTIONS', defaultMaxConnections(), 1, 10_000_000),
       admissionPerSecond: int(env, 'PARLEY_ADMISSION_PER_SECOND', 100, 1, 1_000_000),
       maxMessageBytes: int(env, 'PARLEY_MAX_MESSAGE_BYTES', 24 * 1024 * 1024, 1024, 512 * 1024 * 1024),
       maxBackpressureBytes: int(env, 'PARLEY_MAX_BACKPRESSURE_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
@@ -293,4 +294,28 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o);
   }
   return o;
+}
+
+/** Files kept free for NATS, logs, the data dir and TLS when connections fill the open-file limit. */
+const RESERVED_FILES = 1_000;
+const RESERVED_FILES_MIN = 64;
+
+/**
+ * The connection cap follows this process's open-file limit (less a reserve): uWS spins at 100% CPU
+ * when accept() fails for lack of descriptors, so the gateway must refuse before that point.
+ */
+export function defaultMaxConnections(limitsText?: string): number {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/limits', 'utf8');
+    } catch {
+      return 19_000; // not Linux: assume the common 20,000 limit
+    }
+  }
+  const soft = /^Max open files\s+(\d+|unlimited)/m.exec(text)?.[1];
+  if (!soft || soft === 'unlimited') return 1_000_000;
+  const limit = Number(soft);
+  const reserve = Math.min(RESERVED_FILES, Math.max(RESERVED_FILES_MIN, Math.ceil(limit / 10)));
+  return Math.max(1, limit - reserve);
 }

@@ -160,6 +160,13 @@ const FAILURES: FailureRow[] = [
     param: 'session.tools[1].name',
   },
   {
+    name: 'mcp tools are not supported (only function tools)',
+    v: ga.sessionUpdate,
+    payload: gaSession({ tools: [{ type: 'mcp', server_label: 'x', server_url: 'https://example.com/mcp' }] }),
+    code: 'invalid_value',
+    param: 'session.tools[0].type',
+  },
+  {
     name: 'tool without a name (array path)',
     v: ga.sessionUpdate,
     payload: gaSession({ tools: [{ type: 'function' }] }),

@@ -149,8 +149,26 @@ function unionTypes(schema: TSchema): unknown[] {
   return out;
 }
 
+/** Errors looked at to pick the one to report (a failing value can have very many). */
+const ERRORS_EXAMINED = 32;
+
+/**
+ * The error to report: a wrong `type` discriminator when there is one (a `{type: 'mcp'}` tool is
+ * an unsupported kind of tool, not a function tool missing its name), else the first.
+ */
+function primaryError(schema: TSchema, value: unknown): ValueError | undefined {
+  let first: ValueError | undefined;
+  let seen = 0;
+  for (const e of Value.Errors(schema, value)) {
+    first ??= e;
+    if (e.type === ValueErrorType.Literal && e.path.endsWith('/type')) return e;
+    if (++seen >= ERRORS_EXAMINED) break;
+  }
+  return first;
+}
+
 function explain(schema: TSchema, value: unknown, base: string): ValidationFailure {
-  const first: ValueError | undefined = Value.Errors(schema, value).First();
+  const first = primaryError(schema, value);
   if (!first) return { code: 'invalid_value', message: 'Invalid value.', param: toParam(base) };
   const pointer = base + first.path;
   const param = toParam(pointer);

@@ -115,8 +115,9 @@ describe('@openai/agents-realtime RealtimeSession', () => {
     fake.chat = [{ toolCall: { id: 'call_agents_1', name: 'get_weather', arguments: '{"city":"Paris"}' } }];
     const reqFrom = fake.requests.length;
     const h = await connectAgent(scope, agent);
-    // The SDK sends {tracing: 'auto'}, then its whole config (semantic_vad, gpt-4o-mini-transcribe, tools).
-    const updated = await h.waitFor('session.updated', (e) => e['session'].tools.length > 0);
+    // The SDK sends its whole config (semantic_vad, gpt-4o-mini-transcribe, tools) as the socket
+    // opens and {tracing: 'auto'} once it sees session.created; the session ends up with both.
+    const updated = await h.waitFor('session.updated', (e) => e['session'].tools.length > 0 && e['session'].tracing === 'auto');
     assert.equal(updated['session'].audio.input.turn_detection.type, 'semantic_vad');
     assert.equal(updated['session'].audio.input.transcription.model, 'gpt-4o-mini-transcribe');
     assert.equal(updated['session'].tracing, 'auto');

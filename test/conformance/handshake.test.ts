@@ -64,6 +64,22 @@ describe('handshake', () => {
     await c.close();
   });
 
+  rec.test('events sent right after the socket opens, before session.created, are kept and applied in order', async (s) => {
+    // With a static key and with an ek_ key (looked up in KV): the session is resolved after the
+    // upgrade, and a client that does not wait for session.created must lose nothing.
+    const secret = await rest.realtime.clientSecrets.create({ session: { type: 'realtime' } });
+    for (const key of [TEST_KEY, secret.value]) {
+      const c = await connectRaw(platform, s, { key });
+      c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'first' } });
+      c.send({ type: 'session.update', session: { type: 'realtime', instructions: 'second' } });
+      c.send({ type: 'input_audio_buffer.clear' });
+      await c.waitFor('input_audio_buffer.cleared');
+      assert.deepEqual(c.types(), ['session.created', 'session.updated', 'session.updated', 'input_audio_buffer.cleared']);
+      assert.deepEqual(c.all('session.updated').map((e) => e['session'].instructions), ['first', 'second']);
+      await c.close();
+    }
+  });
+
   rec.test('the official SDK classes connect over wss://: GA, beta and intent=transcription', async (s) => {
     const ga = await connectSdk(platform, s);
     assert.equal((await ga.waitFor('session.created'))['session'].type, 'realtime');

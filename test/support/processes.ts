@@ -21,9 +21,11 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-export async function startRole(name: string, args: string[], env: Record<string, string>): Promise<RoleProcess> {
+/** `wrapper` runs the role under another command, e.g. ['prlimit', '--nofile=300']. */
+export async function startRole(name: string, args: string[], env: Record<string, string>, wrapper: readonly string[] = []): Promise<RoleProcess> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `parley-${name}-`));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'ops/cli.ts', ...args], {
+  const command = [...wrapper, process.execPath, '--import', 'tsx', 'ops/cli.ts', ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: root,
     env: { ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_INSTANCE_ID: name, PARLEY_LOG_LEVEL: 'info', PARLEY_PORT: '0', PARLEY_TLS_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
