@@ -6,8 +6,8 @@ import { metrics } from '../lib/metrics.ts';
 
 export interface SocketData {
   readonly connectionId: number;
-  /** Set by the upgrade handler: who the client is and what it asked for. */
-  readonly handshake: unknown;
+  /** Set by the upgrade handler (who the client is and what it asked for); cleared on open. */
+  handshake: unknown;
   /** Filled in on open. */
   conn?: Connection;
   /** The RealtimeSession (typed loosely here to keep the socket layer free of session imports). */

@@ -91,6 +91,27 @@ function applyPreset(cfg: SessionConfig, preset: Principal['preset']): SessionCo
   }
 }
 
+/** The pong window uWS leaves after its automatic ping: 4, 8 or 16 s, from its idleTimeout. */
+function uwsPongWindow(idleTimeoutS: number): number {
+  let margin = 4;
+  while (idleTimeoutS - margin * 2 >= margin * 2 && margin < 16) margin <<= 1;
+  return margin;
+}
+
+/**
+ * uWS pings a socket idle for (idleTimeout - window) and closes it if nothing arrives within the
+ * window. Pick the idleTimeout that pings after `pingIntervalMs` with the widest window (16 s):
+ * a client, or this machine, briefly stalled must not lose a healthy session over one late pong.
+ */
+export function keepaliveIdleTimeout(pingIntervalMs: number): number {
+  const pingS = Math.max(1, Math.round(pingIntervalMs / 1000));
+  for (const window of [16, 8, 4]) {
+    const idle = pingS + window;
+    if (idle >= 8 && uwsPongWindow(idle) === window) return idle;
+  }
+  return 8; // uWS's smallest: a ping after 4 s idle, 4 s to answer
+}
+
 function missingKeyRefusal(): HandshakeRefusal {
   return { code: 'invalid_api_key', message: 'Incorrect API key provided.', type: 'invalid_request_error', closeCode: 3000 };
 }
@@ -141,7 +162,7 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
   app.ws<SocketData>('/v1/realtime', {
     maxPayloadLength: config.gateway.maxMessageBytes,
     maxBackpressure: config.gateway.maxBackpressureBytes + 1024 * 1024,
-    idleTimeout: Math.max(8, Math.round(config.gateway.pingIntervalMs / 1000) + 4),
+    idleTimeout: keepaliveIdleTimeout(config.gateway.pingIntervalMs),
     sendPingsAutomatically: true,
     closeOnBackpressureLimit: 0,
 
@@ -177,6 +198,8 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
     open: (ws: WebSocket<SocketData>) => {
       const data = ws.getUserData();
       const up = data.handshake as UpgradeData;
+      // Needed only until the session exists: not kept for the life of an idle connection.
+      data.handshake = null;
       let session: RealtimeSession | undefined;
       const conn = new Connection(ws, config.gateway.maxBackpressureBytes, () => {
         session?.log.warn({ buffered: conn.bufferedAmount() }, 'client too slow, closing');

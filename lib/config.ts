@@ -204,7 +204,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       admissionPerSecond: int(env, 'PARLEY_ADMISSION_PER_SECOND', 100, 1, 1_000_000),
       maxMessageBytes: int(env, 'PARLEY_MAX_MESSAGE_BYTES', 24 * 1024 * 1024, 1024, 512 * 1024 * 1024),
       maxBackpressureBytes: int(env, 'PARLEY_MAX_BACKPRESSURE_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
-      pingIntervalMs: int(env, 'PARLEY_PING_INTERVAL_MS', 20_000, 1_000, 3_600_000),
+      pingIntervalMs: int(env, 'PARLEY_PING_INTERVAL_MS', 20_000, 1_000, 900_000), // uWS timeouts stop at 960 s
       sessionMaxMs: int(env, 'PARLEY_SESSION_MAX_MS', 60 * 60_000, 1_000, 24 * 3_600_000),
       audioFrameMs: int(env, 'PARLEY_AUDIO_FRAME_MS', 40, 10, 1_000),
       inputBufferMaxMs: int(env, 'PARLEY_INPUT_BUFFER_MAX_MS', 10 * 60_000, 1_000, 3_600_000),

@@ -4,6 +4,7 @@
 // sent, session state in KV, heartbeats, the input-audio config on the bus.
 // Usage: node --import tsx loadtest/bench-idle.ts [--sessions 50000] [--gateways 3] [--rate 1500]
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,12 +18,16 @@ const { values } = parseArgs({
     gateways: { type: 'string', default: '3' },
     rate: { type: 'string', default: '1500' },
     'baseline-sessions': { type: 'string', default: '15000' },
+    hold: { type: 'string', default: '40' },
   },
 });
 const sessions = Number(values.sessions);
 const gatewayCount = Number(values.gateways);
 const rate = Number(values.rate);
 const baselineSessions = Number(values['baseline-sessions']);
+/** Seconds the sessions are held after the ramp: longer than the 30 s heartbeat TTL, so a session
+ * whose heartbeats did not keep up would be closed by the reaper before the second count. */
+const holdS = Number(values.hold);
 const root = path.resolve(import.meta.dirname, '..');
 const KEY = 'sk-bench-idle-key';
 const PER_CLIENT = 12_000;
@@ -40,6 +45,35 @@ async function rssOf(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
+interface ClientCounts {
+  opened: number;
+  created: number;
+  failed: number;
+  closed: number;
+  reasons: Record<string, number>;
+}
+
+/** Sockets still open across the client processes (a session the gateway dropped shows up as closed). */
+async function countClients(procs: ChildProcess[]): Promise<ClientCounts> {
+  const counts = await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<ClientCounts>((resolve) => {
+          const onMessage = (m: { type: string } & ClientCounts) => {
+            if (m.type !== 'count') return;
+            p.off('message', onMessage);
+            resolve(m);
+          };
+          p.on('message', onMessage);
+          p.send({ type: 'count' });
+        }),
+    ),
+  );
+  const reasons: Record<string, number> = {};
+  for (const c of counts) for (const [k, v] of Object.entries(c.reasons)) reasons[k] = (reasons[k] ?? 0) + v;
+  return counts.reduce((a, c) => ({ opened: a.opened + c.opened, created: a.created + c.created, failed: a.failed + c.failed, closed: a.closed + c.closed, reasons }));
+}
+
 async function openClients(url: string, count: number, perSecond: number, expectSession: boolean): Promise<{ created: number; failed: number; procs: ChildProcess[] }> {
   const procs: ChildProcess[] = [];
   const parts = Math.ceil(count / PER_CLIENT);
@@ -52,7 +86,7 @@ async function openClients(url: string, count: number, perSecond: number, expect
         child.on('message', (m: { type: string; created: number; failed: number }) => {
           if (m.type === 'ready') resolve(m);
         });
-        child.send({ type: 'start', url, key: KEY, count: n, perSecond: perSecond / parts, expectSession });
+        child.send({ type: 'start', url, key: KEY, count: n, perSecond: perSecond / parts, expectSession, localAddress: `127.0.0.${2 + i}` });
       });
     }),
   );
@@ -83,6 +117,7 @@ async function baseline(kind: 'uws' | 'ws', n: number): Promise<number> {
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'parley-idle-'));
+const logDir = await mkdtemp(path.join(os.tmpdir(), 'parley-idle-logs-'));
 const nats = await startNatsServer({ storeDir: path.join(dir, 'nats') });
 const port = await freePort();
 const gateways: ChildProcess[] = [];
@@ -99,12 +134,16 @@ for (let g = 0; g < gatewayCount; g++) {
       PARLEY_HOST: '127.0.0.1',
       PARLEY_DATA_DIR: path.join(dir, `gw${g}`),
       PARLEY_INSTANCE_ID: `idle-gw-${g}`,
-      PARLEY_ADMISSION_PER_SECOND: String(Math.ceil(rate / gatewayCount) * 2),
+      // The kernel spreads connections over the gateways unevenly: each may admit the whole rate.
+      PARLEY_ADMISSION_PER_SECOND: String(rate * 2),
+      // One bench tenant opens every session: its per-minute session limit must not refuse them.
+      PARLEY_RATE_LIMIT_SESSIONS_PER_MINUTE: String(Math.max(600, sessions * 2)),
       // info: its 'gateway listening' line tells us it is up (one line per session after that).
       PARLEY_LOG_LEVEL: 'info',
     },
   });
   gateways.push(child);
+  child.stdout!.pipe(createWriteStream(path.join(logDir, `gateway-${g}.log`)));
   await new Promise<void>((resolve) => child.stdout!.on('data', (b: Buffer) => b.toString().includes('gateway listening') && resolve()));
   process.stdout.write(`gateway ${g + 1}/${gatewayCount} up (pid ${child.pid})\n`);
 }
@@ -118,7 +157,11 @@ await settle();
 const rssAfter = await Promise.all(gateways.map((g) => rssOf(g.pid!)));
 const total = rssAfter.reduce((a, b) => a + b, 0);
 const perSession = (total - rssBefore.reduce((a, b) => a + b, 0)) / parley.created;
-// One more connection per gateway beyond the cap is refused cleanly (HTTP 503 before the upgrade).
+process.stdout.write(`holding ${parley.created} sessions for ${holdS} s (heartbeat TTL 30 s)...\n`);
+await new Promise((r) => setTimeout(r, holdS * 1000));
+const held = await countClients(parley.procs);
+const rssHeld = await Promise.all(gateways.map((g) => rssOf(g.pid!)));
+const natsRss = await rssOf(nats.pid);
 closeClients(parley.procs);
 for (const g of gateways) g.kill('SIGTERM');
 await nats.stop();
@@ -130,5 +173,7 @@ await rm(dir, { recursive: true, force: true });
 const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 process.stdout.write(`\nidle sessions: ${parley.created}/${sessions} created (${parley.failed} failed) on ${gatewayCount} gateway processes sharing port ${port}, ramp ${rampS.toFixed(0)} s\n`);
-process.stdout.write(`gateway RSS: before ${rssBefore.map(mb).join(' + ')}; after ${rssAfter.map(mb).join(' + ')} = ${mb(total)} total\n`);
+process.stdout.write(`gateway RSS: before ${rssBefore.map(mb).join(' + ')}; after ${rssAfter.map(mb).join(' + ')} = ${mb(total)} total; after ${holdS} s held ${rssHeld.map(mb).join(' + ')} = ${mb(rssHeld.reduce((a, b) => a + b, 0))} total (nats-server ${mb(natsRss)})\n`);
+process.stdout.write(`after ${holdS} s: ${held.created - held.closed} sessions still open, ${held.closed} closed (gateway logs: ${logDir})\n`);
+if (Object.keys(held.reasons).length) process.stdout.write(`client-side failures and closes: ${JSON.stringify(held.reasons)}\n`);
 process.stdout.write(`per session: Parley ${kb(perSession)} | bare uWS ${kb(uwsPer)} | ws ${kb(wsPer)} (baselines: ${baselineSessions} connections each, same run)\n`);

@@ -9,15 +9,26 @@ interface Start {
   count: number;
   perSecond: number;
   expectSession: boolean;
+  /** Source address: one connection per local port, so one address holds at most ~28k (Linux's
+   * default ephemeral range) connections to one server port; each client process uses its own. */
+  localAddress: string;
 }
 
 const sockets: WebSocket[] = [];
 let opened = 0;
 let created = 0;
 let failed = 0;
+/** Sessions that closed after session.created: an idle session must stay open. */
+let closed = 0;
+/** Why sockets failed or closed, by kind (a few kinds, bounded). */
+const reasons: Record<string, number> = {};
+function tally(kind: string): void {
+  if (kind in reasons || Object.keys(reasons).length < 20) reasons[kind] = (reasons[kind] ?? 0) + 1;
+}
 
 process.on('message', (m: { type: string } & Partial<Start>) => {
   if (m.type === 'start') void start(m as Start);
+  if (m.type === 'count') process.send?.({ type: 'count', opened, created, failed, closed, reasons });
   if (m.type === 'close') {
     for (const s of sockets) s.terminate();
     process.exit(0);
@@ -27,25 +38,37 @@ process.on('message', (m: { type: string } & Partial<Start>) => {
 async function start(o: Start): Promise<void> {
   const started = performance.now();
   for (let i = 0; i < o.count; i++) {
-    const ws = new WebSocket(o.url, { headers: { Authorization: `Bearer ${o.key}` }, perMessageDeflate: false });
+    const ws = new WebSocket(o.url, { headers: { Authorization: `Bearer ${o.key}` }, perMessageDeflate: false, localAddress: o.localAddress });
+    let hadSession = false;
     sockets.push(ws);
     ws.once('open', () => {
       opened++;
       if (!o.expectSession) created++;
     });
-    ws.once('message', () => {
-      if (o.expectSession) created++;
+    ws.once('message', (data) => {
+      if (!o.expectSession) return;
+      // Only a session counts: a refusal (an `error` event, then a close) is a failure.
+      if ((JSON.parse(data.toString()) as { type?: string }).type === 'session.created') {
+        created++;
+        hadSession = true;
+      } else failed++;
     });
-    ws.on('error', () => {
+    ws.on('error', (err) => {
       failed++;
+      tally(`error ${err.message.replace(/\d+/g, 'N').slice(0, 60)}`);
+    });
+    ws.once('close', (code) => {
+      // A session that was created and then closed is lost; a failed connect closes too.
+      if (hadSession || !o.expectSession) closed++;
+      tally(`close ${code}`);
     });
     // Pace the handshakes (the gateway admits 100/s per instance by default).
     const due = started + ((i + 1) * 1000) / o.perSecond;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    if (i % 500 === 0) process.send?.({ type: 'progress', opened, created, failed });
+    if (i % 500 === 0) process.send?.({ type: 'progress', opened, created, failed, closed });
   }
   const deadline = Date.now() + 60_000;
   while (created + failed < o.count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  process.send?.({ type: 'ready', opened, created, failed });
+  process.send?.({ type: 'ready', opened, created, failed, closed });
 }

@@ -41,6 +41,13 @@ export interface Catalogue {
     /** Messages parked after exhausting their deliveries. */
     deadLetter(stage: string): string;
     deadLetterAll(): string;
+    /**
+     * A session's heartbeat key in the heartbeats bucket, and the subject a KV put of it publishes
+     * on: gateways publish heartbeats there without waiting for an ack (one per session every few
+     * seconds; a lost one is covered by the next, well inside the TTL).
+     */
+    heartbeatKey(sessionId: string): string;
+    heartbeat(sessionId: string): string;
   };
   readonly streams: {
     readonly audio: string;
@@ -81,6 +88,7 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
     if (!Number.isInteger(n) || n < 0 || n >= opts.partitions) throw new Error(`partition ${n} out of range 0..${opts.partitions - 1}`);
     return String(n);
   };
+  const heartbeatsBucket = `${p}_heartbeats`;
   return {
     prefix: p,
     partitions: opts.partitions,
@@ -106,6 +114,8 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
       cancelAll: () => `${p}.cancel.*`,
       deadLetter: (stage) => `${p}.dlq.${token(stage, 'stage')}`,
       deadLetterAll: () => `${p}.dlq.*`,
+      heartbeatKey: (sid) => `s.${token(sid, 'session id')}`,
+      heartbeat: (sid) => `$KV.${heartbeatsBucket}.s.${token(sid, 'session id')}`,
     },
     streams: {
       audio: `${P}_AUDIO`,
@@ -124,7 +134,7 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
     },
     buckets: {
       sessions: `${p}_sessions`,
-      heartbeats: `${p}_heartbeats`,
+      heartbeats: heartbeatsBucket,
       leases: `${p}_leases`,
       checkpoints: `${p}_checkpoints`,
       ephemeralKeys: `${p}_ephemeral_keys`,
