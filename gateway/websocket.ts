@@ -29,7 +29,10 @@ interface Resolved {
   readonly resume: RestoredSession | null;
 }
 
-/** Client events held while a session is resolved (clients may send before session.created). */
+/**
+ * Client events held while a session is resolved (clients may send before session.created): at
+ * most this many, and at most PARLEY_MAX_MESSAGE_BYTES in all, so a client cannot park gigabytes.
+ */
 const EARLY_EVENTS_MAX = 256;
 
 export interface RealtimeRouteContext {
@@ -246,7 +249,8 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
       if (!session) {
         const early = data.early;
         if (!early) return;
-        if (early.length >= EARLY_EVENTS_MAX) {
+        const held = early.reduce((bytes, e) => bytes + e.message.byteLength, message.byteLength);
+        if (early.length >= EARLY_EVENTS_MAX || held > config.gateway.maxMessageBytes) {
           data.conn?.close(1008, 'too many events before session.created');
           return;
         }
