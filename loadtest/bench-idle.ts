@@ -74,7 +74,8 @@ async function countClients(procs: ChildProcess[]): Promise<ClientCounts> {
   return counts.reduce((a, c) => ({ opened: a.opened + c.opened, created: a.created + c.created, failed: a.failed + c.failed, closed: a.closed + c.closed, reasons }));
 }
 
-async function openClients(url: string, count: number, perSecond: number, expectSession: boolean): Promise<{ created: number; failed: number; procs: ChildProcess[] }> {
+/** `firstAddress`: client process i uses the loopback source address 127.0.0.(2 + firstAddress + i). */
+async function openClients(url: string, count: number, perSecond: number, expectSession: boolean, firstAddress = 0): Promise<{ created: number; failed: number; procs: ChildProcess[] }> {
   const procs: ChildProcess[] = [];
   const parts = Math.ceil(count / PER_CLIENT);
   const results = await Promise.all(
@@ -86,7 +87,7 @@ async function openClients(url: string, count: number, perSecond: number, expect
         child.on('message', (m: { type: string; created: number; failed: number }) => {
           if (m.type === 'ready') resolve(m);
         });
-        child.send({ type: 'start', url, key: KEY, count: n, perSecond: perSecond / parts, expectSession, localAddress: `127.0.0.${2 + i}` });
+        child.send({ type: 'start', url, key: KEY, count: n, perSecond: perSecond / parts, expectSession, localAddress: `127.0.0.${2 + firstAddress + i}` });
       });
     }),
   );
@@ -101,17 +102,23 @@ async function settle(): Promise<void> {
   await new Promise((r) => setTimeout(r, 3_000));
 }
 
-/** Bare uWS or ws: RSS per connection for `n` connections. */
+/**
+ * Bare uWS or ws: RSS per connection, as the marginal cost of `n` connections on top of a warm
+ * server already holding a few (a cold server's RSS moves by more than uWS's per-connection cost
+ * as start-up garbage is collected and pages are returned).
+ */
 async function baseline(kind: 'uws' | 'ws', n: number): Promise<number> {
   const port = await freePort();
+  const url = `ws://127.0.0.1:${port}/v1/realtime`;
   const server = fork(path.join(root, 'loadtest/baseline-servers.ts'), [kind, String(port)], { execArgv: ['--import', 'tsx'] });
   await new Promise<void>((r) => server.once('message', () => r()));
+  const warm = await openClients(url, Math.min(1_000, Math.ceil(n / 10)), 4_000, true);
   await settle();
   const before = await rssOf(server.pid!);
-  const { created, procs } = await openClients(`ws://127.0.0.1:${port}/v1/realtime`, n, 4_000, true);
+  const { created, procs } = await openClients(url, n, 4_000, true, 1);
   await settle();
   const after = await rssOf(server.pid!);
-  closeClients(procs);
+  closeClients([...warm.procs, ...procs]);
   server.kill('SIGKILL');
   return (after - before) / created;
 }
