@@ -102,13 +102,13 @@ export class SessionLiveness {
   }
 
   private async startWatch(): Promise<void> {
-    this.watch = await this.o.heartbeats.watch({ key: 's.>' });
+    this.watch = await this.o.heartbeats.watch({ key: this.o.bus.cat.subjects.heartbeatKeyAll() });
     const now = Date.now();
     // Sessions whose heartbeat already lapsed before we became janitor: seen once, never renewed.
     for await (const key of this.o.store.keys()) this.lastSeen.set(key, now - this.o.ttlMs);
     void (async () => {
       for await (const e of this.watch!) {
-        const sid = e.key.slice(2);
+        const sid = this.o.bus.cat.subjects.heartbeatSession(e.key);
         if (e.operation === 'PUT') this.lastSeen.set(sid, Date.now());
         else this.lastSeen.delete(sid);
       }

@@ -6,11 +6,11 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNatsServer } from '../ops/nats-server.ts';
+import { freePort } from '../lib/free-port.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,13 +32,6 @@ const root = path.resolve(import.meta.dirname, '..');
 const KEY = 'sk-bench-idle-key';
 const PER_CLIENT = 12_000;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');

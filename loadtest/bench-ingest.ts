@@ -6,7 +6,6 @@
 // Usage: node --import tsx loadtest/bench-ingest.ts [--sessions 250,500,1000] [--seconds 20]
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +13,7 @@ import { connect, headers } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AckingPublisher } from '../lib/nats/acking-publisher.ts';
 import { startNatsServer } from '../ops/nats-server.ts';
+import { freePort } from '../lib/free-port.ts';
 
 const { values } = parseArgs({ options: { sessions: { type: 'string', default: '250,500,1000' }, seconds: { type: 'string', default: '20' }, clients: { type: 'string', default: '4' } } });
 const levels = values.sessions.split(',').map(Number);
@@ -61,13 +61,6 @@ for (const [k, xs] of Object.entries(bus)) process.stdout.write(`  ${k.padEnd(16
 process.stdout.write(`  ratio            ${(median(bus['AckingPublisher']!) / median(bus['js.publish']!)).toFixed(2)}x\n`);
 
 // --- through one gateway --------------------------------------------------------------------
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 async function cpuSeconds(pid: number): Promise<number> {
   const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;

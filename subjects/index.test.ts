@@ -148,6 +148,15 @@ test('names: streams, consumers and buckets', () => {
   assert.deepEqual(cat.buckets, { sessions: 'parley_sessions', heartbeats: 'parley_heartbeats', leases: 'parley_leases', checkpoints: 'parley_checkpoints', ephemeralKeys: 'parley_ephemeral_keys' });
 });
 
+test('heartbeats: a key, the subject a KV put of it uses (published to directly), the watch filter, and back', () => {
+  const key = cat.subjects.heartbeatKey('sess_abc');
+  assert.equal(key, 's.sess_abc');
+  assert.equal(cat.subjects.heartbeat('sess_abc'), `$KV.${cat.buckets.heartbeats}.${key}`);
+  assert.equal(cat.subjects.heartbeatKeyAll(), 's.>');
+  assert.equal(cat.subjects.heartbeatSession(key), 'sess_abc');
+  assert.throws(() => cat.subjects.heartbeat('bad.id'), /session id/);
+});
+
 test('names: no stream, consumer or bucket name has a dot, wildcard, space or path separator', () => {
   const streams = streamDefinitions(cat, TOPOLOGY);
   const consumers = consumerDefinitions(cat, TOPOLOGY);

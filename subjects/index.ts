@@ -47,6 +47,9 @@ export interface Catalogue {
      * seconds; a lost one is covered by the next, well inside the TTL).
      */
     heartbeatKey(sessionId: string): string;
+    /** Every heartbeat key (for the janitor's watch), and the session a key belongs to. */
+    heartbeatKeyAll(): string;
+    heartbeatSession(key: string): string;
     heartbeat(sessionId: string): string;
   };
   readonly streams: {
@@ -115,6 +118,8 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
       deadLetter: (stage) => `${p}.dlq.${token(stage, 'stage')}`,
       deadLetterAll: () => `${p}.dlq.*`,
       heartbeatKey: (sid) => `s.${token(sid, 'session id')}`,
+      heartbeatKeyAll: () => 's.>',
+      heartbeatSession: (key) => key.slice('s.'.length),
       heartbeat: (sid) => `$KV.${heartbeatsBucket}.s.${token(sid, 'session id')}`,
     },
     streams: {

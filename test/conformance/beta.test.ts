@@ -11,7 +11,7 @@ import { startTestPlatform, TEST_KEY, type TestPlatform } from '../support/platf
 import { silence, synthesizeSpeech } from '../support/speech.ts';
 import { connectRaw, connectSdk, isSorted, orderOf, streamAudio, type Conn, type Ev } from './support/clients.ts';
 import { Conformance } from './support/recorder.ts';
-import { chatRequests, toG711, update } from './support/session.ts';
+import { chatRequests, textTurn, toG711, update } from './support/session.ts';
 
 const rec = new Conformance('beta');
 let fake: FakeOpenAI;
@@ -35,15 +35,8 @@ async function open(session: Record<string, unknown> = {}): Promise<Conn> {
   return c;
 }
 
-async function turn(c: Conn, text: string, response?: Record<string, unknown>): Promise<{ from: number; done: Ev }> {
-  const from = c.mark();
-  c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
-  c.send({ type: 'response.create', ...(response ? { response } : {}) });
-  const created = await c.waitFor('response.created', () => true, { from });
-  const done = await c.waitFor('response.done', (e) => e['response'].id === created['response'].id, { from, timeoutMs: 20_000 });
-  await c.waitFor('rate_limits.updated', () => true, { from });
-  return { from, done };
-}
+/** A text turn; beta tests also wait for the rate_limits.updated after it. */
+const turn = (c: Conn, text: string, response?: Record<string, unknown>) => textTurn(c, text, response, { rateLimits: true });
 
 function assertNoGaNames(c: Conn): void {
   for (const t of GA_ONLY) assert.ok(!c.types().includes(t), `${t} never reaches a beta client`);

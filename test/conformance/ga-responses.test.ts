@@ -9,7 +9,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { connectSdk, isSorted, orderOf, type Conn, type Ev } from './support/clients.ts';
 import { Conformance } from './support/recorder.ts';
-import { chatRequests, update } from './support/session.ts';
+import { chatRequests, textTurn, update } from './support/session.ts';
 import { startAbortWatch, type AbortWatch } from './support/timing.ts';
 
 const rec = new Conformance('ga-responses');
@@ -39,23 +39,13 @@ async function open(session: Record<string, unknown> = {}): Promise<Conn> {
   return c;
 }
 
-/** Add a user text item, then response.create; resolves with the response.done. */
-async function turn(c: Conn, text: string, response?: Record<string, unknown>): Promise<{ from: number; done: Ev }> {
-  const from = c.mark();
-  c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
-  c.send({ type: 'response.create', ...(response ? { response } : {}) });
-  const created = await c.waitFor('response.created', () => true, { from });
-  const done = await c.waitFor('response.done', (e) => e['response'].id === created['response'].id, { from, timeoutMs: 20_000 });
-  return { from, done };
-}
-
 const audioBytes = (c: Conn, responseId: string) => c.all('response.output_audio.delta', (e) => e['response_id'] === responseId).reduce((n, e) => n + Buffer.from(e['delta'], 'base64').length, 0);
 
 describe('GA response event sequences', () => {
   rec.test('text response: OpenAI order, output_text content, text part, response object and usage; rate_limits.updated after response.done', async () => {
     fake.chat = [{ text: ANSWER }];
     const c = await open({ output_modalities: ['text'] });
-    const { from, done } = await turn(c, 'Tell me something.');
+    const { from, done } = await textTurn(c, 'Tell me something.');
     await c.waitFor('rate_limits.updated', () => true, { from });
     const order = orderOf(c, [
       ['conversation.item.added', (e) => e['item'].role === 'user'],
@@ -113,7 +103,7 @@ describe('GA response event sequences', () => {
   rec.test('audio response: OpenAI order, output_audio content, audio part with transcript, PCM16 24 kHz deltas; no audio bytes in done events', async () => {
     fake.chat = [{ text: ANSWER }];
     const c = await open();
-    const { from, done } = await turn(c, 'Say something.');
+    const { from, done } = await textTurn(c, 'Say something.');
     await c.waitFor('rate_limits.updated', () => true, { from });
     const order = orderOf(c, [
       'response.created',
@@ -149,11 +139,11 @@ describe('GA response event sequences', () => {
   rec.test('output formats: audio/pcmu and audio/pcma (per response and per session) are G.711 at 8 kHz: one sixth of the PCM16 bytes', async () => {
     fake.chat = [{ text: 'One two three four five.' }];
     const c = await open();
-    const pcm = (await turn(c, 'a'))['done']['response'];
-    const ulaw = (await turn(c, 'b', { audio: { output: { format: { type: 'audio/pcmu' } } } }))['done']['response'];
+    const pcm = (await textTurn(c, 'a'))['done']['response'];
+    const ulaw = (await textTurn(c, 'b', { audio: { output: { format: { type: 'audio/pcmu' } } } }))['done']['response'];
     assert.deepEqual(ulaw.audio.output.format, { type: 'audio/pcmu' });
     await update(c, { audio: { output: { format: { type: 'audio/pcma' } } } });
-    const alaw = (await turn(c, 'c'))['done']['response'];
+    const alaw = (await textTurn(c, 'c'))['done']['response'];
     assert.deepEqual(alaw.audio.output.format, { type: 'audio/pcma' });
     const [p, u, a] = [audioBytes(c, pcm.id), audioBytes(c, ulaw.id), audioBytes(c, alaw.id)];
     for (const g of [u, a]) assert.ok(Math.abs(p / g - 6) < 0.1, `PCM16 ${p} bytes vs G.711 ${g} bytes`);
@@ -166,7 +156,7 @@ describe('GA response.create options', () => {
     fake.chat = [{ text: 'Fine.' }];
     const c = await open({ instructions: 'Session instructions.' });
     const reqFrom = fake.requests.length;
-    const { from } = await turn(c, 'one', {
+    const { from } = await textTurn(c, 'one', {
       instructions: 'Response instructions.',
       output_modalities: ['text'],
       audio: { output: { voice: 'cedar' } },
@@ -187,7 +177,7 @@ describe('GA response.create options', () => {
     assert.equal(first?.['tool_choice'], 'required');
     assert.equal(first?.['max_tokens'], 64);
     // The next response is back to the session's settings.
-    const next = await turn(c, 'two');
+    const next = await textTurn(c, 'two');
     const r = next.done['response'];
     assert.deepEqual(r.output_modalities, ['audio']);
     assert.equal(r.audio.output.voice, 'alloy');
@@ -277,7 +267,7 @@ describe('GA response limits', () => {
     const c = await open({ output_modalities: ['text'], max_output_tokens: 8 });
     cutAtLength = true;
     try {
-      const r = (await turn(c, 'Talk a lot.')).done['response'];
+      const r = (await textTurn(c, 'Talk a lot.')).done['response'];
       assert.equal(r.status, 'incomplete');
       assert.deepEqual(r.status_details, { type: 'incomplete', reason: 'max_output_tokens' });
       assert.equal(r.output[0].status, 'incomplete');
@@ -336,7 +326,7 @@ describe('GA function calling', () => {
   rec.test('function_call items with arguments delta/done (name, call_id); function_call_output + response.create continues the turn', async () => {
     fake.chat = [{ toolCall: { id: 'call_weather_1', name: 'get_weather', arguments: '{"city":"Paris"}' } }, { toolCall: { id: 'call_time_2', name: 'get_weather', arguments: '{"city":"Rome"}' } }];
     const c = await open({ output_modalities: ['text'], tools: TOOLS });
-    const { from, done } = await turn(c, 'Weather in Paris and Rome?');
+    const { from, done } = await textTurn(c, 'Weather in Paris and Rome?');
     const r = done['response'];
     assert.equal(r.status, 'completed');
     assert.deepEqual(r.output.map((i: Ev) => [i.type, i.call_id, i.name, i.arguments, i.status]), [
@@ -377,7 +367,7 @@ describe('GA conversation.item.truncate', () => {
   rec.test('truncate cuts the assistant audio and transcript at the played position; out-of-range and non-assistant truncates are refused', async () => {
     fake.chat = [{ text: ANSWER }];
     const c = await open();
-    const { done } = await turn(c, 'Tell me.');
+    const { done } = await textTurn(c, 'Tell me.');
     const item = done['response'].output[0];
     const audioMs = audioBytes(c, done['response'].id) / 48;
     const played = Math.floor(audioMs / 2);
@@ -398,7 +388,7 @@ describe('GA conversation.item.truncate', () => {
     for (const [ev, param] of refusals) assert.equal((await c.expectError({ type: 'conversation.item.truncate', ...ev }))['error'].param, param);
     // The model now only knows what was heard.
     const reqFrom = fake.requests.length;
-    await turn(c, 'And then?');
+    await textTurn(c, 'And then?');
     const assistant = (chatRequests(fake, reqFrom)[0]?.['messages'] as Ev[]).find((m) => m['role'] === 'assistant');
     assert.equal(assistant?.['content'], kept);
     await c.close();

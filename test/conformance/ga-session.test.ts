@@ -44,8 +44,8 @@ describe('GA session', () => {
     const c = await open();
     const before = (await c.waitFor('session.created'))['session'];
     const tools = [{ type: 'function', name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
-    const s = await update(c, {
-      model: before.model,
+    // Every field set at once; session.updated must echo each of them and keep the rest.
+    const changes = {
       instructions: 'Be terse.',
       output_modalities: ['text'],
       audio: {
@@ -63,32 +63,9 @@ describe('GA session', () => {
       truncation: { type: 'retention_ratio', retention_ratio: 0.5 },
       tracing: 'auto',
       include: ['item.input_audio_transcription.logprobs'],
-    });
-    assert.deepEqual(
-      { ...s, id: undefined, expires_at: undefined },
-      {
-        ...before,
-        id: undefined,
-        expires_at: undefined,
-        instructions: 'Be terse.',
-        output_modalities: ['text'],
-        audio: {
-          input: {
-            format: { type: 'audio/pcmu' },
-            transcription: { model: 'gpt-4o-mini-transcribe', language: 'en', prompt: 'City names' },
-            noise_reduction: { type: 'near_field' },
-            turn_detection: { type: 'semantic_vad', eagerness: 'high', create_response: false, interrupt_response: false },
-          },
-          output: { format: { type: 'audio/pcma' }, voice: 'marin', speed: 1.25 },
-        },
-        tools,
-        tool_choice: { type: 'function', name: 'get_weather' },
-        max_output_tokens: 256,
-        truncation: { type: 'retention_ratio', retention_ratio: 0.5 },
-        tracing: 'auto',
-        include: ['item.input_audio_transcription.logprobs'],
-      },
-    );
+    };
+    const s = await update(c, { model: before.model, ...changes });
+    assert.deepEqual({ ...s, id: undefined, expires_at: undefined }, { ...before, id: undefined, expires_at: undefined, ...changes });
     assert.equal(s.id, before.id);
     // Only fields present change; null disables turn detection, [] and "" clear.
     const partial = await update(c, { instructions: '' });

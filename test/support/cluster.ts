@@ -8,11 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { freePort } from '../../lib/free-port.ts';
 
 export const CLUSTER_CONFIG_DIR = path.resolve(import.meta.dirname, '../../ops/cluster');
 export const NODE_NAMES = ['n1', 'n2', 'n3'] as const;
@@ -84,17 +84,6 @@ function removeWhenProcessEnds(dir: string): void {
   spawn('sh', ['-c', script, 'parley-cluster-cleanup', String(process.pid), dir], { detached: true, stdio: 'ignore' }).unref();
 }
 
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', resolve);
-  });
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not read a free port');
-  return address.port;
-}
 
 /** Nine distinct free ports (the OS could hand the same one out twice across probes). */
 async function distinctPorts(n: number): Promise<number[]> {

@@ -76,3 +76,17 @@ export function transcriptionFields(fake: FakeOpenAI, from = 0): Array<Record<st
       return fields;
     });
 }
+
+/**
+ * Add a user text item, then response.create; resolves with the response.done (and, with
+ * `rateLimits`, once the rate_limits.updated that follows it has arrived too).
+ */
+export async function textTurn(c: Conn, text: string, response?: Record<string, unknown>, opts: { rateLimits?: boolean } = {}): Promise<{ from: number; done: Ev }> {
+  const from = c.mark();
+  c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+  c.send({ type: 'response.create', ...(response ? { response } : {}) });
+  const created = await c.waitFor('response.created', () => true, { from });
+  const done = await c.waitFor('response.done', (e) => e['response'].id === created['response'].id, { from, timeoutMs: 20_000 });
+  if (opts.rateLimits) await c.waitFor('rate_limits.updated', () => true, { from });
+  return { from, done };
+}

@@ -2,7 +2,6 @@
 // (never all interfaces; the host talks to them over loopback), every one labelled with this run
 // (cleanup.ts), and the failure-injection verbs testcontainers has no API for (docker kill, a stop
 // that keeps the container, a start of a stopped one).
-import { createServer } from 'node:net';
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
 import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { RUN_LABELS } from './cleanup.ts';
@@ -55,15 +54,3 @@ export async function dockerStart(id: string): Promise<void> {
   await (await byId(id)).start();
 }
 
-/** A port that was free on 127.0.0.1 a moment ago, for bindings that must survive a restart. */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', resolve);
-  });
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not read a free port');
-  return address.port;
-}

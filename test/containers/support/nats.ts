@@ -13,7 +13,8 @@ import { Network, Wait, type StartedNetwork, type StartedTestContainer } from 't
 import { startNatsServer, type NatsServerHandle } from '../../../ops/nats-server.ts';
 import type { Backend } from './backend.ts';
 import { RunNetworkNames } from './cleanup.ts';
-import { dockerKill, dockerStart, dockerStop, freePort, LoopbackContainer } from './docker.ts';
+import { dockerKill, dockerStart, dockerStop, LoopbackContainer } from './docker.ts';
+import { freePort } from '../../../lib/free-port.ts';
 
 export interface NatsNode {
   readonly name: string;

@@ -7,7 +7,7 @@ import { chown, mkdtemp, open, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './docker.ts';
+import { freePort } from '../../../lib/free-port.ts';
 import { FAST_SETTINGS, waitForPostgres, type PostgresDeployment } from './pg-client.ts';
 
 const run = promisify(execFile);

@@ -3,9 +3,10 @@
 // stopped and started again on the same port with its data (the database-outage scenario). Never
 // the machine's own PostgreSQL: the suite must not touch what else runs here.
 import type { Backend } from './backend.ts';
-import { dockerStart, dockerStop, freePort, LoopbackPostgreSqlContainer } from './docker.ts';
+import { dockerStart, dockerStop, LoopbackPostgreSqlContainer } from './docker.ts';
 import { startSpawnedPostgres } from './postgres-binary.ts';
 import { FAST_SETTINGS, waitForPostgres, type PostgresDeployment } from './pg-client.ts';
+import { freePort } from '../../../lib/free-port.ts';
 
 export type { PostgresDeployment } from './pg-client.ts';
 export { conversationRows } from './pg-client.ts';
