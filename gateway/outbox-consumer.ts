@@ -6,6 +6,7 @@
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { Bus } from '../lib/nats/bus.ts';
 import { decodeJson } from '../lib/nats/publish.ts';
+import { STREAMING_PULL, consumerGone } from '../lib/nats/pull-options.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { PROBE_SESSION, startConsumerProbe, type ConsumerProbe } from '../lib/nats/consumer-probe.ts';
@@ -62,7 +63,7 @@ export class OutboxConsumer {
       filter_subjects: this.bus.cat.subjects.outboxGateway(this.gatewayId),
       ...(this.lastSeq ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeq + 1 } : { deliver_policy: DeliverPolicy.New }),
     });
-    this.messages = await consumer.consume({ max_messages: 1_000, expires: 5_000 });
+    this.messages = await consumer.consume(STREAMING_PULL);
     this.healthy = true;
     void this.watch(this.messages);
   }
@@ -74,7 +75,7 @@ export class OutboxConsumer {
    */
   private async watch(messages: ConsumerMessages): Promise<void> {
     for await (const s of messages.status()) {
-      if ((s.type === 'heartbeats_missed' && s.count >= 2) || s.type === 'consumer_not_found' || s.type === 'consumer_deleted' || s.type === 'stream_not_found') {
+      if (consumerGone(s)) {
         this.log.warn({ status: s.type, lastSeq: this.lastSeq }, 'outbox consumer stalled, rebuilding');
         messages.stop();
         return;

@@ -299,7 +299,13 @@ export class RealtimeSession {
   private responseHost(): ResponseHost {
     return {
       emit: (ev) => this.send(ev),
-      insertItem: (item) => this.conversation.insert(item, undefined),
+      insertItem: (item) => {
+        const prev = this.conversation.insert(item, undefined);
+        // Recorded as soon as it exists (in progress): a gateway that dies mid-response still
+        // leaves the item in the conversation log; the finished version follows at the end.
+        this.persistItem(item);
+        return prev;
+      },
       previousOf: (id) => this.conversation.previousOf(id),
       audioProgress: (id, audioMs) => {
         const entry = this.conversation.get(id);

@@ -1,6 +1,7 @@
 // Every Prometheus metric Parley exports, defined once. Histogram buckets are chosen around the
 // latency budgets (seed 000): STT first token < 100 ms, LLM first token < 500 ms, TTS first audio
 // < 550 ms, platform overhead < 15 ms. Durations are observed in seconds (Prometheus convention).
+import { readFile } from 'node:fs/promises';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
@@ -112,6 +113,32 @@ const extraSources = new Set<() => unknown[]>();
 export function addMetricsSource(source: () => unknown[]): () => void {
   extraSources.add(source);
   return () => extraSources.delete(source);
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI Node supports
+
+/**
+ * CPU seconds of a child process we started (the embedded nats-server), read from /proc/<pid>/stat
+ * at scrape time, so one /metrics shows what the whole embedded installation costs. Linux only;
+ * elsewhere (or once the child is gone) the series is simply absent.
+ */
+export function watchChildCpu(pid: number, child: string): () => void {
+  const name = 'parley_child_process_cpu_seconds';
+  if (registry.getSingleMetric(name)) return () => undefined; // a second embedded server in one process: the first is shown
+  new Gauge({
+    name,
+    help: 'CPU time (user + system) of a child process of this Parley process, e.g. the embedded nats-server',
+    labelNames: ['child'] as const,
+    registers: [registry],
+    async collect() {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+      // Fields after the command name (which may hold spaces): state is the 3rd field, utime the 14th.
+      const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (!fields) return;
+      this.set({ child }, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND);
+    },
+  });
+  return () => registry.removeSingleMetric(name);
 }
 
 /** Prometheus text of this process plus every added source (worker threads). */

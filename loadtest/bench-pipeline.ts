@@ -71,6 +71,11 @@ for (const sessions of levels) {
   process.stdout.write(
     `          VAD batches ${metricValue(metrics, 'parley_vad_batch_size_count')}, mean batch ${mean('parley_vad_batch_size').toFixed(1)} frames, mean inference ${(mean('parley_vad_inference_seconds') * 1000).toFixed(2)} ms, inference total ${metricValue(metrics, 'parley_vad_inference_seconds_sum').toFixed(1)} s\n`,
   );
+  // Where the machine's two cores go: Parley (gateway, stages, VAD thread), its nats-server, the load generator.
+  const wall = result.durationMs / 1000;
+  const server = result.server;
+  const cores = (cpu: number | undefined) => (cpu === undefined || !Number.isFinite(cpu) ? '-' : `${cpu.toFixed(1)} s (${(cpu / wall).toFixed(2)} cores)`);
+  process.stdout.write(`          CPU in ${wall.toFixed(0)} s: Parley ${cores(server?.cpuSeconds)}, nats-server ${cores(server?.natsCpuSeconds)}, load generator ${cores(result.clientCpuSeconds)}\n`);
   if (values.keep) process.stdout.write(`          kept ${outDir}\n`);
   else await rm(outDir, { recursive: true, force: true });
 }

@@ -6,6 +6,8 @@
 
 export interface ServerFigures {
   readonly cpuSeconds: number;
+  /** CPU seconds of the embedded nats-server (NaN when Parley uses an external NATS). */
+  readonly natsCpuSeconds: number;
   /** CPU seconds per wall second: 1.0 = one core busy all the time. */
   readonly cores: number;
   readonly eventLoopLagP99Ms: number;
@@ -53,6 +55,7 @@ export function serverFigures(before: string, after: string, wallMs: number): Se
   const lagCount = d('parley_vad_lag_seconds_count');
   return {
     cpuSeconds: cpu,
+    natsCpuSeconds: b.has('parley_child_process_cpu_seconds{child="nats-server"}') ? d('parley_child_process_cpu_seconds', 'child="nats-server"') : NaN,
     cores: cpu / (wallMs / 1000),
     eventLoopLagP99Ms: total(b, 'parley_nodejs_eventloop_lag_p99_seconds') * 1000,
     eventLoopLagMaxMs: total(b, 'parley_nodejs_eventloop_lag_max_seconds') * 1000,
@@ -69,7 +72,7 @@ export function serverFigures(before: string, after: string, wallMs: number): Se
 export function formatServerFigures(f: ServerFigures): string {
   const n = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
   return [
-    `Parley process: ${n(f.cpuSeconds)} CPU s (${n(f.cores, 2)} cores busy), event loop lag p99 ${n(f.eventLoopLagP99Ms)} ms, max ${n(f.eventLoopLagMaxMs)} ms`,
+    `Parley process: ${n(f.cpuSeconds)} CPU s (${n(f.cores, 2)} cores busy), event loop lag p99 ${n(f.eventLoopLagP99Ms)} ms, max ${n(f.eventLoopLagMaxMs)} ms; embedded nats-server ${n(f.natsCpuSeconds)} CPU s`,
     `input audio: publish to JetStream mean ${n(f.audioPublishMeanMs)} ms per frame`,
     `VAD stage: mean batch ${n(f.vadBatchMean)} frames, inference ${n(f.vadInferenceUsPerFrame, 0)} us/frame (wall), decision lag mean ${n(f.vadLagMeanMs)} ms, ${n(f.vadLagOver100msShare * 100)}% of frames > 100 ms`,
     `slow clients dropped ${f.backpressureClosed}, unhandled rejections ${f.unhandledRejections}`,

@@ -12,7 +12,7 @@ import { metrics } from '../lib/metrics.ts';
 import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { randomToken } from '../lib/ids.ts';
 import { startTracing, stopTracing } from '../lib/tracing.ts';
-import { ALL_ROLES, startRoles, type Role, type Running } from './runtime.ts';
+import { ALL_ROLES, EMBEDDED_THREADS, startRoles, type Role, type Running } from './runtime.ts';
 import { printBanner } from './banner.ts';
 
 const STAGES = ['vad', 'stt', 'llm', 'tts', 'persist'] as const;
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     config = await ensureLocalKey(config);
   }
   await startTracing({ endpoint: config.otel.endpoint, serviceName: config.otel.serviceName });
-  const running: Running = await startRoles(config, log, { roles, vadInThread: embedded });
+  const running: Running = await startRoles(config, log, { roles, threads: embedded ? EMBEDDED_THREADS : [] });
   if (running.gateway) printBanner(running, embedded);
   else log.info({ roles, port: running.healthPort }, 'parley roles running');
 

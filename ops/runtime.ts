@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { ParleyConfig } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
-import { collectProcessMetrics } from '../lib/metrics.ts';
+import { collectProcessMetrics, watchChildCpu } from '../lib/metrics.ts';
 import { connectBus, type Bus } from '../lib/nats/bus.ts';
 import { ensureTopology, topologyOptionsFrom } from '../lib/nats/topology.ts';
 import type { Stage, StageDeps, StageName } from '../lib/stage.ts';
@@ -17,6 +17,8 @@ import { startHealthServer, type HealthServer } from './health-server.ts';
 
 export type Role = 'gateway' | StageName;
 export const ALL_ROLES: readonly Role[] = ['persist', 'vad', 'stt', 'llm', 'tts', 'gateway'];
+/** Stages the embedded default runs in worker threads, off the gateway's event loop. */
+export const EMBEDDED_THREADS: readonly StageName[] = ['vad', 'persist'];
 
 // Loaded on demand: a gateway process never pays for onnxruntime, PGlite or the engines' SDKs.
 export const stageStarters: Record<StageName, (deps: StageDeps) => Promise<Stage>> = {
@@ -29,8 +31,11 @@ export const stageStarters: Record<StageName, (deps: StageDeps) => Promise<Stage
 
 export interface RunOptions {
   readonly roles: readonly Role[];
-  /** Run the VAD stage in a worker thread (its ONNX inference would otherwise block the gateway). */
-  readonly vadInThread?: boolean;
+  /**
+   * Stages run in worker threads of their own: the VAD (its ONNX inference would otherwise block
+   * the gateway) and, embedded, persistence (PGlite runs its queries synchronously in WebAssembly).
+   */
+  readonly threads?: readonly StageName[];
 }
 
 export interface Running {
@@ -47,10 +52,12 @@ export async function startRoles(config: ParleyConfig, log: Logger, opts: RunOpt
   collectProcessMetrics();
   let nats: NatsServerHandle | undefined;
   let natsUrl = config.nats.url;
+  let unwatchNats: () => void = () => undefined;
   if (!natsUrl) {
-    nats = await startNatsServer({ bin: config.nats.natsServerBin, storeDir: path.join(config.dataDir, 'nats') });
+    nats = await startNatsServer({ bin: config.nats.natsServerBin, storeDir: path.join(config.dataDir, 'nats'), goMaxProcs: config.nats.embeddedGoMaxProcs });
     natsUrl = nats.url;
     log.info({ url: natsUrl, natsPid: nats.pid }, 'embedded nats-server started');
+    unwatchNats = watchChildCpu(nats.pid, 'nats-server');
   }
   const catalogue = createCatalogue({ prefix: config.nats.prefix, partitions: config.nats.partitions });
   const bus = await connectBus({ url: natsUrl, name: `parley-${config.instanceId}`, catalogue, log });
@@ -63,13 +70,14 @@ export async function startRoles(config: ParleyConfig, log: Logger, opts: RunOpt
     for (const s of [...stages.values()].reverse()) await s.stop().catch((err: unknown) => log.error({ stage: s.name, err: errorMessage(err) }, 'stage stop failed'));
     await bus.close();
     await nats?.stop();
+    unwatchNats();
   };
   try {
     for (const role of opts.roles) {
       if (role === 'gateway') continue;
       const stage =
-        role === 'vad' && opts.vadInThread
-          ? await startStageThread('vad', config, natsUrl, log)
+        opts.threads?.includes(role)
+          ? await startStageThread(role, config, natsUrl, log)
           : await stageStarters[role]({ ...deps, log: log.child({ stage: role }) });
       stages.set(role, stage);
     }

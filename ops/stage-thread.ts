@@ -1,6 +1,7 @@
 // Worker-thread entry that runs one stage with its own NATS connection. Used in the embedded mode
-// for the VAD stage, whose ONNX inference is synchronous CPU work that would otherwise stall the
-// gateway's event loop. Metrics are shipped to the parent so /metrics shows them.
+// for the stages whose work is synchronous CPU that would otherwise stall the gateway's event
+// loop: the VAD (ONNX inference) and persistence (PGlite). Metrics are shipped to the parent so
+// /metrics shows them.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ParleyConfig } from '../lib/config.ts';
 import { createRootLogger } from '../lib/logger.ts';

@@ -7,6 +7,7 @@
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { PartitionLeases } from '../../lib/nats/partition-leases.ts';
+import { STREAMING_PULL, consumerGone } from '../../lib/nats/pull-options.ts';
 import { consumerDefinition, restoreConsumer, topologyOptionsFrom } from '../../lib/nats/topology.ts';
 import { metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -112,7 +113,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
           try {
             const replayed = await replay(p);
             const consumer = await bus.js.consumers.get(bus.cat.streams.audio, bus.cat.consumers.vadPartition(p));
-            const messages = await consumer.consume({ max_messages: 2_000, expires: 5_000 });
+            const messages = await consumer.consume(STREAMING_PULL);
             ctl.messages = messages;
             void watchConsumer(messages, p);
             if (round === 0) log.info({ partition: p, takenOver, replayed, ms: Math.round(performance.now() - started) }, 'vad partition acquired');
@@ -146,7 +147,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
   /** Stop the consumer when it stops hearing from the server or loses its consumer. */
   async function watchConsumer(messages: ConsumerMessages, p: number): Promise<void> {
     for await (const s of messages.status()) {
-      const dead = (s.type === 'heartbeats_missed' && s.count >= 2) || s.type === 'consumer_not_found' || s.type === 'consumer_deleted' || s.type === 'stream_not_found';
+      const dead = consumerGone(s);
       if (dead) {
         log.warn({ partition: p, status: s.type }, 'partition consumer stalled');
         messages.stop();

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../stages/persist/db/database.ts';
@@ -41,6 +41,17 @@ test('npm start: embedded Parley serves the printed snippet and stops cleanly on
     assert.ok(alive(natsPid), 'embedded nats-server runs');
     assert.match(out, /API key\s+sk-parley-/);
     assert.match(out, /PGlite in /);
+    // Embedded, the stages doing synchronous CPU work (ONNX, PGlite) run off the gateway's thread.
+    for (const stage of ['vad', 'persist']) {
+      assert.match(out, new RegExp(`"stage":"${stage}","thread":true.*"msg":"${stage} stage started"`), `${stage} runs in a worker thread`);
+    }
+    // The embedded nats-server gets a quarter of the cores, and its CPU is on Parley's /metrics.
+    const environ = await readFile(`/proc/${natsPid}/environ`, 'latin1');
+    assert.ok(environ.split('\0').includes(`GOMAXPROCS=${Math.max(1, Math.floor(os.availableParallelism() / 4))}`), 'GOMAXPROCS set');
+    const health = /Health\s+(http:\/\/\S+)\/health/.exec(out)?.[1];
+    const metricsText = await (await fetch(`${health}/metrics`)).text();
+    const natsCpu = Number(/^parley_child_process_cpu_seconds\{child="nats-server"\} (\S+)$/m.exec(metricsText)?.[1]);
+    assert.ok(natsCpu > 0, `nats-server CPU seconds on /metrics: ${natsCpu}`);
 
     // Run the snippet exactly as printed, with the command line it prints.
     const snippet = out

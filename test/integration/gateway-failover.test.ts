@@ -101,7 +101,21 @@ test('a gateway killed mid-session: the client resumes on the other gateway with
   // One spoken turn on gateway A, so the audio timeline has moved on.
   await streamSpeech(c1, Buffer.concat([await synthesizeSpeech('Hello there.'), silence(900)]));
   await c1.next('response.done', (e) => (e['response'] as { output: Array<{ content: Array<{ type: string }> }> }).output[0]?.content[0]?.type === 'output_audio', 20_000);
-  await new Promise((r) => setTimeout(r, 300)); // let the last conversation records land
+  // What gateway A announced is in PostgreSQL before it dies (its records are published without
+  // waiting, so a kill a few ms after response.done could otherwise race them): four items.
+  const db = new pg.Client({ connectionString: stages.db.url });
+  await db.connect();
+  t.after(() => db.end());
+  const itemRows = async (atLeast: number) => {
+    let rows: Array<{ item_id: string }> = [];
+    for (let i = 0; i < 50; i++) {
+      rows = (await db.query(`select item_id from "${stages.db.schema}".conversation_items where session_id = $1`, [sid])).rows;
+      if (rows.length >= atLeast) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return rows;
+  };
+  assert.equal((await itemRows(4)).length, 4, 'two turns on gateway A, two items each');
   await a.proc.kill('SIGKILL');
   await c1.closed;
 
@@ -133,20 +147,9 @@ test('a gateway killed mid-session: the client resumes on the other gateway with
   await c2.closed;
 
   // All items of both gateways are in PostgreSQL exactly once, and the session is closed.
-  const db = new pg.Client({ connectionString: stages.db.url });
-  await db.connect();
-  try {
-    let rows: Array<{ item_id: string }> = [];
-    for (let i = 0; i < 50; i++) {
-      rows = (await db.query(`select item_id from "${stages.db.schema}".conversation_items where session_id = $1`, [sid])).rows;
-      if (rows.length >= 6) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.equal(rows.length, 6, `three turns, two items each: ${rows.map((r) => r.item_id).join(',')}`);
-    assert.equal(new Set(rows.map((r) => r.item_id)).size, 6);
-  } finally {
-    await db.end();
-  }
+  const rows = await itemRows(6);
+  assert.equal(rows.length, 6, `three turns, two items each: ${rows.map((r) => r.item_id).join(',')}`);
+  assert.equal(new Set(rows.map((r) => r.item_id)).size, 6);
   await b.proc.kill('SIGTERM');
 });
 

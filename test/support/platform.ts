@@ -39,7 +39,7 @@ export async function startTestPlatform(opts: { env?: Record<string, string>; ro
   };
   const config = loadConfig(env);
   const log = createRootLogger({ level: config.logLevel, destination: process.stderr });
-  const running = await startRoles(config, log, { roles: opts.roles ?? ALL_ROLES, vadInThread: true });
+  const running = await startRoles(config, log, { roles: opts.roles ?? ALL_ROLES, threads: ['vad'] });
   const gw = running.gateway;
   return {
     running,

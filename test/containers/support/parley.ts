@@ -55,7 +55,7 @@ export async function startParleyInProcess(t: ParleyTarget): Promise<InProcessPa
   const config = loadConfig({ ...parleyEnv(t, dataDir, `tc-${process.pid}`), PARLEY_LOG_LEVEL: verbose ? 'debug' : 'error' });
   const file = createWriteStream(logFile);
   const log = createRootLogger({ level: config.logLevel, destination: verbose ? process.stderr : file });
-  const running = await startRoles(config, log, { roles: ALL_ROLES, vadInThread: true });
+  const running = await startRoles(config, log, { roles: ALL_ROLES, threads: ['vad'] });
   const gw = running.gateway!;
   return {
     running,
