@@ -13,7 +13,7 @@ import { publishJson } from '../lib/nats/publish.ts';
 import type { ConversationItem, ConversationRecord, LlmJob, SessionConfig, SessionRecord } from '../schemas/index.ts';
 import type { SessionStore } from '../lib/session-store.ts';
 import type { SessionLiveness } from './session-liveness.ts';
-import type { RateLimiter } from '../lib/rate-limit.ts';
+import type { RateDecision, RateLimiter } from '../lib/rate-limit.ts';
 import type { RestoredItem } from './session-restore.ts';
 import { partitionOf } from '../subjects/index.ts';
 import { AudioIngest } from './audio-ingest.ts';
@@ -226,7 +226,10 @@ export class RealtimeSession {
     run.start();
     const pending = new Set(this.conversation.pendingTranscripts());
     const context = () => this.conversation.context(this.deps.config.gateway.contextMaxChars, opts.input ?? undefined);
-    const dispatch = () => this.dispatchLlm(run, opts, context());
+    // The rate-limit check (a JetStream round trip) starts now, while the turn is still being
+    // transcribed, so it is not on the path from transcript to model.
+    const admission = this.deps.limiter.check('responses', this.id, this.responseLimit());
+    const dispatch = () => this.dispatchLlm(run, opts, context(), admission);
     if (opts.input !== null || pending.size === 0) dispatch();
     else {
       this.waiting.push({ run, pending, dispatch });
@@ -251,12 +254,12 @@ export class RealtimeSession {
     return g.tenantRateLimits[this.tenantId]?.responsesPerMinute ?? g.rateLimits.responsesPerMinute;
   }
 
-  private dispatchLlm(run: ResponseRun, opts: ResponseOptions, context: LlmJob['context']): void {
+  private dispatchLlm(run: ResponseRun, opts: ResponseOptions, context: LlmJob['context'], admission: Promise<RateDecision>): void {
     if (!run.active || run.dispatched) return;
     run.dispatched = true;
     // The response exists already (clients see response.created at once); the model is only asked
     // if the session is within its rate limit.
-    void this.deps.limiter.check('responses', this.id, this.responseLimit()).then((decision) => {
+    void admission.then((decision) => {
       if (!run.active) return;
       if (decision.allowed) return this.queueLlmJob(run, opts, context);
       this.sendError(new ClientRequestError('rate_limit_exceeded', `Rate limit reached: at most ${decision.limit} responses per minute for this session. Retry in a few seconds.`), null, 'invalid_request_error');
