@@ -46,6 +46,16 @@ export class Connection {
     return true;
   }
 
+  /**
+   * Run `fn` with this socket corked: every frame it sends goes out in one write. uWS corks its own
+   * callbacks; events that arrive from the bus (several frames per outbox message at the end of a
+   * response) would otherwise cost a syscall per frame.
+   */
+  corked(fn: () => void): void {
+    if (this.closed) fn();
+    else this.ws.cork(fn);
+  }
+
   bufferedAmount(): number {
     return this.closed ? 0 : this.ws.getBufferedAmount();
   }

@@ -109,6 +109,10 @@ export class OutboxConsumer {
     const sid = m.headers?.get(HEADER.session) ?? m.subject.slice(m.subject.lastIndexOf('.') + 1);
     const session = this.sessions.get(sid);
     if (!session || session.closed) return;
+    session.corked(() => this.deliver(session, m));
+  }
+
+  private deliver(session: RealtimeSession, m: JsMsg): void {
     try {
       const h = m.headers;
       if (h && h.get(HEADER.kind) === 'tts.audio') {

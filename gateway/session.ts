@@ -129,6 +129,11 @@ export class RealtimeSession {
     return this.g711.decoder.decode(bytes);
   }
 
+  /** Run `fn`, sending whatever events it sends to the client in one socket write. */
+  corked(fn: () => void): void {
+    this.conn.corked(fn);
+  }
+
   /** Send a GA-shaped event through the connection's dialect. */
   send(event: Record<string, unknown>): void {
     if (this.closed) return;
