@@ -6,7 +6,7 @@
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { Bus } from '../lib/nats/bus.ts';
 import { decodeJson } from '../lib/nats/publish.ts';
-import { STREAMING_PULL, consumerGone } from '../lib/nats/pull-options.ts';
+import { STREAMING_PULL, stopWhenGone } from '../lib/nats/pull-options.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { PROBE_SESSION, startConsumerProbe, type ConsumerProbe } from '../lib/nats/consumer-probe.ts';
@@ -65,22 +65,10 @@ export class OutboxConsumer {
     });
     this.messages = await consumer.consume(STREAMING_PULL);
     this.healthy = true;
-    void this.watch(this.messages);
-  }
-
-  /**
-   * The client recreates an ordered consumer after a gap, but when the stream's leader dies the
-   * recreation can fail quietly and the iterator just waits. Missed heartbeats end it; the loop
-   * then rebuilds from the last sequence seen.
-   */
-  private async watch(messages: ConsumerMessages): Promise<void> {
-    for await (const s of messages.status()) {
-      if (consumerGone(s)) {
-        this.log.warn({ status: s.type, lastSeq: this.lastSeq }, 'outbox consumer stalled, rebuilding');
-        messages.stop();
-        return;
-      }
-    }
+    // The client recreates an ordered consumer after a gap, but when the stream's leader dies the
+    // recreation can fail quietly and the iterator just waits: missed heartbeats end it, and the
+    // loop rebuilds from the last sequence seen.
+    void stopWhenGone(this.messages, (status) => this.log.warn({ status, lastSeq: this.lastSeq }, 'outbox consumer stalled, rebuilding'));
   }
 
   private async loop(): Promise<void> {

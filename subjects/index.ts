@@ -84,6 +84,9 @@ function token(value: string, what: string): string {
   return value;
 }
 
+/** Heartbeat keys are `s.<session id>` in the heartbeats bucket. */
+const HEARTBEAT_KEY_PREFIX = 's.';
+
 export function createCatalogue(opts: CatalogueOptions): Catalogue {
   const p = token(opts.prefix, 'prefix');
   const P = p.toUpperCase();
@@ -92,6 +95,7 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
     return String(n);
   };
   const heartbeatsBucket = `${p}_heartbeats`;
+  const heartbeatKey = (sid: string) => `${HEARTBEAT_KEY_PREFIX}${token(sid, 'session id')}`;
   return {
     prefix: p,
     partitions: opts.partitions,
@@ -117,10 +121,10 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
       cancelAll: () => `${p}.cancel.*`,
       deadLetter: (stage) => `${p}.dlq.${token(stage, 'stage')}`,
       deadLetterAll: () => `${p}.dlq.*`,
-      heartbeatKey: (sid) => `s.${token(sid, 'session id')}`,
-      heartbeatKeyAll: () => 's.>',
-      heartbeatSession: (key) => key.slice('s.'.length),
-      heartbeat: (sid) => `$KV.${heartbeatsBucket}.s.${token(sid, 'session id')}`,
+      heartbeatKey,
+      heartbeatKeyAll: () => `${HEARTBEAT_KEY_PREFIX}>`,
+      heartbeatSession: (key) => key.slice(HEARTBEAT_KEY_PREFIX.length),
+      heartbeat: (sid) => `$KV.${heartbeatsBucket}.${heartbeatKey(sid)}`,
     },
     streams: {
       audio: `${P}_AUDIO`,

@@ -10,6 +10,8 @@
 //   overlaps the one that expires (batch 100: 45 s without a gap at the same rate);
 // - a 500 ms idle heartbeat (the least nats.js allows): a quiet partition that lost its request is
 //   noticed and re-pulled by nats.js after ~1 s (measured gap 1,039 ms), not 5 s.
+import type { ConsumerMessages } from '@nats-io/jetstream';
+
 export const STREAMING_PULL = { max_messages: 128, expires: 5_000, idle_heartbeat: 500 } as const;
 
 /**
@@ -26,4 +28,17 @@ export function consumerGone(s: { type: string; count?: number }): boolean {
     s.type === 'consumer_deleted' ||
     s.type === 'stream_not_found'
   );
+}
+
+/**
+ * Stop `messages` (ending its iterator, so the owner's loop rebuilds it) at the first status that
+ * says the consumer is gone; `onGone` logs why.
+ */
+export async function stopWhenGone(messages: ConsumerMessages, onGone: (status: string) => void): Promise<void> {
+  for await (const s of messages.status()) {
+    if (!consumerGone(s)) continue;
+    onGone(s.type);
+    messages.stop();
+    return;
+  }
 }

@@ -7,7 +7,7 @@
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { PartitionLeases } from '../../lib/nats/partition-leases.ts';
-import { STREAMING_PULL, consumerGone } from '../../lib/nats/pull-options.ts';
+import { STREAMING_PULL, stopWhenGone } from '../../lib/nats/pull-options.ts';
 import { consumerDefinition, restoreConsumer, topologyOptionsFrom } from '../../lib/nats/topology.ts';
 import { metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -115,7 +115,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
             const consumer = await bus.js.consumers.get(bus.cat.streams.audio, bus.cat.consumers.vadPartition(p));
             const messages = await consumer.consume(STREAMING_PULL);
             ctl.messages = messages;
-            void watchConsumer(messages, p);
+            void stopWhenGone(messages, (status) => log.warn({ partition: p, status }, 'partition consumer stalled'));
             if (round === 0) log.info({ partition: p, takenOver, replayed, ms: Math.round(performance.now() - started) }, 'vad partition acquired');
             else log.warn({ partition: p, replayed }, 'vad partition consumer rebuilt');
             resolveFirst();
@@ -142,18 +142,6 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
         ctl.messages?.stop();
       },
     });
-  }
-
-  /** Stop the consumer when it stops hearing from the server or loses its consumer. */
-  async function watchConsumer(messages: ConsumerMessages, p: number): Promise<void> {
-    for await (const s of messages.status()) {
-      const dead = consumerGone(s);
-      if (dead) {
-        log.warn({ partition: p, status: s.type }, 'partition consumer stalled');
-        messages.stop();
-        return;
-      }
-    }
   }
 
   async function stopPartition(p: number): Promise<void> {
