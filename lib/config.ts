@@ -59,6 +59,7 @@ export interface ParleyConfig {
   readonly vad: {
     readonly modelPath: string | undefined;
     readonly maxBatch: number;
+    readonly batchWindowMs: number;
     readonly maxUtteranceMs: number;
   };
   readonly stt: {
@@ -225,6 +226,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
     vad: {
       modelPath: opt(env, 'PARLEY_VAD_MODEL'),
       maxBatch: int(env, 'PARLEY_VAD_MAX_BATCH', 128, 1, 4096),
+      batchWindowMs: int(env, 'PARLEY_VAD_BATCH_WINDOW_MS', 10, 0, 200),
       maxUtteranceMs: int(env, 'PARLEY_VAD_MAX_UTTERANCE_MS', 60_000, 1_000, 3_600_000),
     },
     stt: {

@@ -7,6 +7,8 @@ import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefault
 export const registry = new Registry();
 
 const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/** The VAD's delays: fine around the 100 ms target for the decision lag. */
+const LAG_BUCKETS = [0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.5, 1, 2];
 const PHASE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
 
 let defaultsCollected = false;
@@ -48,7 +50,13 @@ export const metrics = {
   vadLagSeconds: new Histogram({
     name: 'parley_vad_lag_seconds',
     help: 'Audio frame age when the VAD finished processing it (publish at gateway -> decision)',
-    buckets: FAST_BUCKETS,
+    buckets: LAG_BUCKETS,
+    registers: [registry],
+  }),
+  vadDeliverySeconds: new Histogram({
+    name: 'parley_vad_delivery_seconds',
+    help: 'Audio frame age when it reached the VAD worker (publish at gateway -> delivered by the bus); the rest of parley_vad_lag_seconds is the worker',
+    buckets: LAG_BUCKETS,
     registers: [registry],
   }),
   vadSessions: new Gauge({ name: 'parley_vad_sessions', help: 'Sessions with VAD state held by this worker', registers: [registry] }),

@@ -68,6 +68,7 @@ for (const sessions of levels) {
   );
   // Where the VAD time goes: batch size and inference time per batch (server histograms).
   const mean = (name: string) => metricValue(metrics, `${name}_sum`) / Math.max(1, metricValue(metrics, `${name}_count`));
+  process.stdout.write(`          VAD lag split: bus delivery p50 ${(histogramQuantile(metrics, 'parley_vad_delivery_seconds', 0.5) * 1000).toFixed(1)} ms p95 ${(histogramQuantile(metrics, 'parley_vad_delivery_seconds', 0.95) * 1000).toFixed(1)} ms; decision p50 ${(histogramQuantile(metrics, 'parley_vad_lag_seconds', 0.5) * 1000).toFixed(1)} ms\n`);
   process.stdout.write(
     `          VAD batches ${metricValue(metrics, 'parley_vad_batch_size_count')}, mean batch ${mean('parley_vad_batch_size').toFixed(1)} frames, mean inference ${(mean('parley_vad_inference_seconds') * 1000).toFixed(2)} ms, inference total ${metricValue(metrics, 'parley_vad_inference_seconds_sum').toFixed(1)} s\n`,
   );

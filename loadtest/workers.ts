@@ -33,7 +33,7 @@ export async function startWorkers(opts: {
   const exits: Array<Promise<void>> = [];
   const ready: Array<Promise<void>> = [];
   for (let w = 0; w < n; w++) {
-    const child = fork(WORKER_ENTRY, [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(WORKER_ENTRY, [], { cwd: ROOT, execArgv: [...(process.env['LOADTEST_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean), '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     let reportedEnd = false;
     exits.push(

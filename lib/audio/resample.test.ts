@@ -146,3 +146,26 @@ test('reset() mid-stream discards buffered input', () => {
   r.reset();
   assert.deepEqual(concatBytes([r.push(b), r.flush()]), resamplePcm16(b, 24000, 16000));
 });
+
+test('pushFloat32Into: same floats under any chunking, within maxOutputFor, matching push()', () => {
+  const input = sinePcm16(440, 24000, 24000);
+  const whole = new Resampler(24000, 16000, { quality: 'analysis' });
+  const expected = new Float32Array(whole.maxOutputFor(input.length));
+  const n = whole.pushFloat32Into(input, expected, 0);
+  const bytes = new Resampler(24000, 16000, { quality: 'analysis' }).push(input);
+  assert.equal(n, bytes.length / 2, 'as many samples as push() makes');
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(expected[i]! * 32768 - readPcm16(bytes, i)) <= 0.5 + 1e-3, `sample ${i} agrees with push() before rounding`);
+
+  const chunked = new Resampler(24000, 16000, { quality: 'analysis' });
+  const out = new Float32Array(n + 64);
+  let written = 0;
+  for (const chunk of randomChunks(input, seededRandom(7), 997)) {
+    const bound = chunked.maxOutputFor(chunk.length);
+    const got = chunked.pushFloat32Into(chunk, out, written);
+    assert.ok(got <= bound, `${got} samples within the promised ${bound}`);
+    written += got;
+  }
+  assert.equal(written, n);
+  assert.deepEqual(out.subarray(0, n), expected.subarray(0, n));
+  assert.throws(() => new Resampler(24000, 16000).pushFloat32Into(input, new Float32Array(10), 0), RangeError);
+});

@@ -62,17 +62,26 @@ export class Resampler {
     return toPcm16(this.drain(Number.POSITIVE_INFINITY));
   }
 
+  /** Most samples the next push of `byteLength` bytes can produce (room to give pushFloat32Into). */
+  maxOutputFor(byteLength: number): number {
+    if (!this.filter) return (byteLength + 1) >> 1;
+    const { up, down } = this.filter;
+    return Math.ceil(((this.historyLength + (byteLength >> 1) + 2) * up) / down) + 1;
+  }
+
   /**
-   * Like push(), but the output is floats in [-1, 1) without rounding to 16 bits: what a detector
-   * (Silero) consumes, with no byte round trip or extra copy on its hot path.
+   * Like push(), but the output is floats in [-1, 1) without rounding to 16 bits, written into the
+   * caller's buffer at `offset` (which must have maxOutputFor() room): what a detector (Silero)
+   * consumes, with no byte round trip and no allocation per chunk. Returns samples written.
    */
-  pushFloat32(pcm16: Uint8Array): Float32Array {
-    if (!this.filter) return pcm16ToFloat32(pcm16);
+  pushFloat32Into(pcm16: Uint8Array, out: Float32Array, offset: number): number {
+    if (!this.filter) {
+      const floats = pcm16ToFloat32(pcm16);
+      out.set(floats, offset);
+      return floats.length;
+    }
     this.append(pcm16);
-    const raw = this.drain(Number.POSITIVE_INFINITY);
-    const out = new Float32Array(raw.length);
-    for (let i = 0; i < raw.length; i++) out[i] = (raw[i] as number) / 32768;
-    return out;
+    return this.drainInto(Number.POSITIVE_INFINITY, out, offset, 1 / 32768);
   }
 
   /**
@@ -134,15 +143,28 @@ export class Resampler {
    * then discards consumed history.
    */
   private drain(limit: number): Float64Array {
-    const f = this.filter as PolyphaseFilter;
-    const { up, down, taps, coeffs } = f;
+    const count = this.ready(limit);
+    if (count <= 0) return EMPTY_RAW;
+    const out = new Float64Array(count);
+    this.drainInto(count, out, 0, 1);
+    return out;
+  }
+
+  /** Outputs whose taps are all buffered (at most `limit`). */
+  private ready(limit: number): number {
+    const { up, down, taps } = this.filter as PolyphaseFilter;
     // Largest input advance r (from tapStart) that still has a full window buffered.
     const room = this.historyLength - taps - this.tapStart;
-    let count = room < 0 ? 0 : Math.floor(((room + 1) * up - this.phase + down - 1) / down);
-    if (count > limit) count = limit;
-    if (count <= 0) return EMPTY_RAW;
+    const count = room < 0 ? 0 : Math.floor(((room + 1) * up - this.phase + down - 1) / down);
+    return count > limit ? limit : count;
+  }
 
-    const out = new Float64Array(count);
+  /** drain() into `out` from `offset`, each value times `scale`; returns how many were written. */
+  private drainInto(limit: number, out: Float32Array | Float64Array, offset: number, scale: number): number {
+    const { up, down, taps, coeffs } = this.filter as PolyphaseFilter;
+    const count = this.ready(limit);
+    if (count <= 0) return 0;
+    if (offset + count > out.length) throw new RangeError(`Resampler: ${count} samples do not fit at ${offset} of ${out.length}`);
     const h = this.history;
     const stepWhole = Math.floor(down / up);
     const stepFrac = down % up;
@@ -164,7 +186,7 @@ export class Resampler {
         acc3 += (coeffs[base + k + 3] as number) * (h[start + k + 3] as number);
       }
       for (; k < taps; k++) acc0 += (coeffs[base + k] as number) * (h[start + k] as number);
-      out[n] = acc0 + acc1 + (acc2 + acc3);
+      out[offset + n] = (acc0 + acc1 + (acc2 + acc3)) * scale;
       start += stepWhole;
       phase += stepFrac;
       if (phase >= up) {
@@ -178,7 +200,7 @@ export class Resampler {
     h.copyWithin(0, start, this.historyLength);
     this.historyLength -= start;
     this.tapStart = 0;
-    return out;
+    return count;
   }
 
   private ensureCapacity(samples: number): void {

@@ -46,6 +46,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     sessions: new SessionStore(buckets.sessions),
     maxBufferMs: config.gateway.inputBufferMaxMs,
     maxUtteranceMs: config.vad.maxUtteranceMs,
+    batchWindowMs: config.vad.batchWindowMs,
   });
   const running = new Map<number, PartitionRun>();
   processor.onProbe = (p) => running.get(p)?.probe?.seen();

@@ -1,6 +1,9 @@
 // The VAD worker's engine room: messages of every owned partition land here in order; each round
 // takes the oldest pending frame of every session, runs ONE batched Silero inference over them, and
-// applies the results. Control (commit/clear/config) runs only when every earlier frame of its
+// applies the results. Rounds start at most every `batchWindowMs`: inference costs far less per
+// frame in large batches, and a round at every arriving message would mean a batch of a few frames
+// and a thread wakeup each (the window bounds the delay this adds; a round that takes longer than
+// the window is followed at once). Control (commit/clear/config) runs only when every earlier frame of its
 // session is done, so order per session is exact. A message is acked once the work it caused is
 // published. Per-session sequence numbers drop redelivered duplicates, and the processor knows,
 // per partition, the oldest stream sequence it still needs: the checkpoint a successor replays from.
@@ -23,6 +26,8 @@ export interface AudioMessage {
   readonly subject: string;
   readonly headers: MsgHdrs | undefined;
   readonly data: Uint8Array;
+  /** When the gateway published it (Parley-Sent-At), read once on arrival; 0 when unknown. */
+  sentAt?: number;
   ack(): void;
   term(): void;
 }
@@ -50,12 +55,18 @@ export interface VadProcessorOptions {
   readonly sessions: SessionStore;
   readonly maxBufferMs: number;
   readonly maxUtteranceMs: number;
+  /** Least time between the starts of two inference rounds (0: a round as soon as a frame waits). */
+  readonly batchWindowMs: number;
 }
 
 export class VadProcessor {
   private readonly slots = new Map<string, SessionSlot>();
+  /** Sessions with a message or a frame waiting: a round visits only these, not every session. */
+  private readonly ready = new Set<SessionSlot>();
   private readonly lastStreamSeq = new Map<number, number>();
   private running: Promise<void> | undefined;
+  private roundTimer: NodeJS.Timeout | undefined;
+  private lastRoundAt = -Infinity;
   private readonly idleTimer: NodeJS.Timeout;
 
   /** Called when a partition's liveness probe came back through its consumer. */
@@ -95,8 +106,11 @@ export class VadProcessor {
       return;
     }
     slot.lastSeq = seq;
+    msg.sentAt = Number(msg.headers?.get(HEADER.sentAt) ?? 0);
+    if (msg.sentAt) metrics.vadDeliverySeconds.observe(Math.max(0, Date.now() - msg.sentAt) / 1000);
     slot.vad.gatewayId = gw; // a resumed session may have moved to another gateway
     slot.inbox.push(msg);
+    this.ready.add(slot);
     this.kick();
   }
 
@@ -131,6 +145,7 @@ export class VadProcessor {
       this.o.log.warn({ session: slot.vad.sessionId, err: errorMessage(err) }, 'session config unavailable, using defaults');
     }
     slot.configured = true;
+    if (this.slots.get(slot.vad.sessionId) === slot) this.ready.add(slot);
     this.kick();
   }
 
@@ -148,51 +163,70 @@ export class VadProcessor {
 
   /** Drop state of a partition we no longer own (its messages will be processed by the next owner). */
   forgetPartition(partition: number): void {
-    for (const [sid, slot] of this.slots) if (slot.partition === partition) this.slots.delete(sid);
+    for (const [sid, slot] of this.slots) {
+      if (slot.partition !== partition) continue;
+      this.slots.delete(sid);
+      this.ready.delete(slot);
+    }
     this.lastStreamSeq.delete(partition);
     metrics.vadSessions.set(this.slots.size);
   }
 
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running || this.roundTimer) await (this.running ?? new Promise((r) => setTimeout(r, this.o.batchWindowMs)));
     await Promise.all([...this.slots.values()].map((s) => s.chain));
   }
 
   close(): void {
     clearInterval(this.idleTimer);
+    clearTimeout(this.roundTimer);
   }
 
+  /** Schedule the next round: now if the window since the last one has passed, else when it does. */
   private kick(): void {
-    this.running ??= this.drain().finally(() => (this.running = undefined));
+    if (this.running || this.roundTimer || this.ready.size === 0) return;
+    const wait = this.lastRoundAt + this.o.batchWindowMs - performance.now();
+    if (wait > 0) {
+      this.roundTimer = setTimeout(() => {
+        this.roundTimer = undefined;
+        this.kick();
+      }, wait);
+      return;
+    }
+    this.running = this.round().finally(() => {
+      this.running = undefined;
+      this.kick();
+    });
   }
 
-  private async drain(): Promise<void> {
-    for (;;) {
-      const batch: Array<{ slot: SessionSlot; frame: SessionVad['frames'][number] }> = [];
-      for (const slot of this.slots.values()) {
-        this.admit(slot);
-        const frame = slot.vad.frames[0];
-        if (frame) batch.push({ slot, frame });
-      }
-      if (batch.length === 0) return;
-      const started = performance.now();
-      let probs: Float32Array;
-      try {
-        probs = await this.o.engine.inferBatch(batch.map((b) => ({ state: b.slot.vad.vadState, frame: b.frame.frame })));
-      } catch (err) {
-        // An inference failure must not wedge every session: treat the frames as silence.
-        this.o.log.error({ err: errorMessage(err), batch: batch.length }, 'vad inference failed');
-        probs = new Float32Array(batch.length);
-      }
-      metrics.vadInferenceSeconds.observe((performance.now() - started) / 1000);
-      metrics.vadBatchSize.observe(batch.length);
-      batch.forEach(({ slot, frame }, i) => {
-        slot.vad.frames.shift();
-        this.run(slot, slot.vad.applyProbability(probs[i]!, frame));
-        frame.done();
-        this.release(slot);
-      });
+  private async round(): Promise<void> {
+    const batch: Array<{ slot: SessionSlot; frame: SessionVad['frames'][number] }> = [];
+    for (const slot of this.ready) {
+      this.admit(slot);
+      const frame = slot.vad.frames[0];
+      if (frame) batch.push({ slot, frame });
+      else this.ready.delete(slot); // nothing left, or waiting for its config (loadConfig re-adds it)
     }
+    if (batch.length === 0) return; // control only: no inference, the window is not used up
+    const started = performance.now();
+    this.lastRoundAt = started;
+    let probs: Float32Array;
+    try {
+      probs = await this.o.engine.inferBatch(batch.map((b) => ({ state: b.slot.vad.vadState, frame: b.frame.frame })));
+    } catch (err) {
+      // An inference failure must not wedge every session: treat the frames as silence.
+      this.o.log.error({ err: errorMessage(err), batch: batch.length }, 'vad inference failed');
+      probs = new Float32Array(batch.length);
+    }
+    metrics.vadInferenceSeconds.observe((performance.now() - started) / 1000);
+    metrics.vadBatchSize.observe(batch.length);
+    batch.forEach(({ slot, frame }, i) => {
+      slot.vad.frames.shift();
+      this.run(slot, slot.vad.applyProbability(probs[i]!, frame));
+      frame.done();
+      slot.vad.recycle(frame);
+      this.release(slot);
+    });
   }
 
   /** Move messages from the inbox into the session while no frame of an earlier message waits. */
@@ -207,7 +241,7 @@ export class VadProcessor {
           msg.term();
           continue;
         }
-        const sentAt = Number(msg.headers?.get(HEADER.sentAt) ?? 0);
+        const sentAt = msg.sentAt;
         slot.held.push({ streamSeq: msg.streamSeq, endSample: offset + msg.data.length / 2 });
         slot.vad.appendAudio(msg.data, offset, () => {
           if (sentAt) metrics.vadLagSeconds.observe(Math.max(0, Date.now() - sentAt) / 1000);
@@ -246,7 +280,10 @@ export class VadProcessor {
     if (ctl.value.op === 'close') {
       const sid = slot.vad.sessionId;
       slot.chain = slot.chain.then(() => {
-        if (this.slots.get(sid) === slot && slot.inbox.length === 0) this.slots.delete(sid);
+        if (this.slots.get(sid) === slot && slot.inbox.length === 0) {
+          this.slots.delete(sid);
+          this.ready.delete(slot);
+        }
         metrics.vadSessions.set(this.slots.size);
       });
     }
@@ -272,7 +309,10 @@ export class VadProcessor {
   private evictIdle(maxIdleMs: number): void {
     const now = Date.now();
     for (const [sid, slot] of this.slots) {
-      if (slot.inbox.length === 0 && slot.vad.frames.length === 0 && now - slot.vad.lastActivity > maxIdleMs) this.slots.delete(sid);
+      if (slot.inbox.length === 0 && slot.vad.frames.length === 0 && now - slot.vad.lastActivity > maxIdleMs) {
+        this.slots.delete(sid);
+        this.ready.delete(slot);
+      }
     }
     metrics.vadSessions.set(this.slots.size);
   }

@@ -1,0 +1,94 @@
+// The VAD processor's batching against the real Silero engine and a real nats-server: frames of
+// many sessions that arrive within the batch window go through ONE inference, every message is
+// acked exactly once, and a session's frames stay in order (one frame per session per round).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
+import { connectBus, type Bus } from '../../lib/nats/bus.ts';
+import { buildHeaders, encodeJson } from '../../lib/nats/publish.ts';
+import { ensureTopology, type Buckets } from '../../lib/nats/topology.ts';
+import { createRootLogger } from '../../lib/logger.ts';
+import { SessionStore } from '../../lib/session-store.ts';
+import { createCatalogue } from '../../subjects/index.ts';
+import { DEFAULT_SERVER_VAD, HEADER, type InputControl } from '../../schemas/index.ts';
+import { createSileroEngine, type VadEngine } from './silero-engine.ts';
+import { VadProcessor, type AudioMessage } from './processor.ts';
+
+const log = createRootLogger({ level: 'warn' });
+let server: NatsServerHandle;
+let dir: string;
+let bus: Bus;
+let buckets: Buckets;
+let silero: VadEngine;
+
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'parley-vadproc-'));
+  server = await startNatsServer({ storeDir: dir });
+  bus = await connectBus({ url: server.url, name: 'vad-processor-test', catalogue: createCatalogue({ prefix: 'vp', partitions: 4 }), log });
+  buckets = await ensureTopology(bus, { replicas: 1, audioMaxAgeMs: 60_000, outboxMaxAgeMs: 60_000, conversationMaxAgeMs: 600_000, jobMaxDeliver: 3, sessionTtlMs: 60_000, leaseTtlMs: 6_000, heartbeatTtlMs: 30_000, ephemeralKeyTtlMs: 60_000 });
+  silero = await createSileroEngine({ maxBatch: 128 });
+});
+after(async () => {
+  await silero?.close();
+  await bus?.close();
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The real engine, with every batch size it is asked for recorded. */
+function recording(engine: VadEngine, sizes: number[]): VadEngine {
+  return { ...engine, inferBatch: (items) => (sizes.push(items.length), engine.inferBatch(items)), close: async () => undefined };
+}
+
+let streamSeq = 0;
+function message(session: string, seq: number, kind: 'audio' | 'control', data: Uint8Array, offset: number, acks: Map<string, number>): AudioMessage {
+  const id = `${session}:${seq}`;
+  return {
+    streamSeq: ++streamSeq,
+    subject: bus.cat.subjects.audio(0, session),
+    headers: buildHeaders(kind, { [HEADER.session]: session, [HEADER.gateway]: 'gw', [HEADER.seq]: String(seq), [HEADER.offset]: String(offset), [HEADER.sentAt]: String(Date.now()) }),
+    data,
+    ack: () => acks.set(id, (acks.get(id) ?? 0) + 1),
+    term: () => assert.fail(`${id} terminated`),
+  };
+}
+
+const config: InputControl = { op: 'config', tenantId: 't', transcription: null, turnDetection: { ...DEFAULT_SERVER_VAD } };
+const SILENCE_40MS = new Uint8Array(24 * 40 * 2);
+
+test('frames that arrive within the batch window share one inference; every message acked once', async () => {
+  const sizes: number[] = [];
+  const acks = new Map<string, number>();
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 200 });
+  const wave = (from: number) =>
+    Array.from({ length: 10 }, (_, i) => `s${from + i}`).forEach((s) => {
+      processor.enqueue(message(s, 0, 'control', encodeJson(config), 0, acks));
+      processor.enqueue(message(s, 1, 'audio', SILENCE_40MS, 0, acks));
+    });
+  wave(0); // nothing ran for a window: inference starts at once
+  await new Promise((r) => setTimeout(r, 5));
+  wave(10); // these two waves wait for the window, then go together
+  await new Promise((r) => setTimeout(r, 10));
+  wave(20);
+  await processor.idle();
+  processor.close();
+  // 40 ms at 24 kHz is one 32 ms Silero frame per session (the rest waits for the next append).
+  assert.deepEqual(sizes, [10, 20]);
+  assert.equal(acks.size, 60);
+  assert.ok([...acks.values()].every((n) => n === 1), 'each message acked exactly once');
+});
+
+test('a session with several frames queued gives one per round, in order', async () => {
+  const sizes: number[] = [];
+  const acks = new Map<string, number>();
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 0 });
+  processor.enqueue(message('solo', 0, 'control', encodeJson(config), 0, acks));
+  processor.enqueue(message('solo', 1, 'audio', new Uint8Array(24 * 200 * 2), 0, acks)); // 200 ms: six frames
+  await processor.idle();
+  processor.close();
+  assert.deepEqual(sizes, [1, 1, 1, 1, 1, 1]);
+  assert.equal(acks.get('solo:1'), 1, 'the message is acked once its last frame is done');
+});
