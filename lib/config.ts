@@ -91,6 +91,8 @@ export interface ParleyConfig {
     readonly url: string | undefined;
     readonly poolSize: number;
     readonly schema: string | undefined;
+    /** Niceness of the persist stage's worker thread when embedded (PGlite writes in bursts). */
+    readonly threadNice: number;
   };
   /** Delay of the null engines (load tests isolating the platform's own cost). */
   readonly nullEngineDelayMs: number;
@@ -257,6 +259,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       url: opt(env, 'DATABASE_URL'),
       poolSize: int(env, 'PARLEY_DB_POOL_SIZE', 10, 1, 1000),
       schema: opt(env, 'PARLEY_DB_SCHEMA'),
+      threadNice: int(env, 'PARLEY_PERSIST_THREAD_NICE', 10, 0, 19),
     },
     nullEngineDelayMs: int(env, 'PARLEY_NULL_ENGINE_DELAY_MS', 0, 0, 60_000),
     otel: {

@@ -11,6 +11,7 @@ import { formatServerFigures } from './server-figures.ts';
 
 const USAGE = `usage: npm run loadtest -- [--embedded [--null-engines [--null-delay-ms 0]]] | [--url wss://… --api-key KEY [--model gpt-realtime] [--ca cert.pem] [--insecure]]
   --sessions 8           concurrent sessions            --n-workers 4       worker processes
+  --client-nice 0        niceness of the worker processes (0-19; >0 when they share the server's machine)
   --turns 3              turns per session              --duration SEC      run turns for this long instead
   --ramp-ms 100          delay between session starts   --chunk-ms 40       audio per append (20-40)
   --silence-ms 500       server_vad silence_duration_ms --pause-ms 400,1500 random pause before each turn
@@ -39,6 +40,7 @@ export function parseCli(argv: string[]): RunOptions {
       insecure: { type: 'boolean', default: false },
       sessions: { type: 'string', default: '8' },
       'n-workers': { type: 'string', default: '4' },
+      'client-nice': { type: 'string', default: '0' },
       turns: { type: 'string', default: '3' },
       duration: { type: 'string' },
       embedded: { type: 'boolean', default: false },
@@ -74,6 +76,7 @@ export function parseCli(argv: string[]): RunOptions {
     insecure: values.insecure,
     sessions: int('sessions', values.sessions, 1),
     nWorkers: int('n-workers', values['n-workers'], 1),
+    clientNice: Math.min(19, int('client-nice', values['client-nice'], 0)),
     turns: int('turns', values.turns, 1),
     durationMs: values.duration === undefined ? undefined : Number(values.duration) * 1000,
     rampMs: int('ramp-ms', values['ramp-ms'], 0),

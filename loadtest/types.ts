@@ -12,6 +12,12 @@ export interface LoadtestConfig {
   readonly insecure: boolean;
   readonly sessions: number;
   readonly nWorkers: number;
+  /**
+   * Niceness of the worker processes (0-19). When the load generator shares the machine with the
+   * server under test, a positive value lets the server's threads run first, as if the clients
+   * were elsewhere; the workers' own send and receive times may then be later, never earlier.
+   */
+  readonly clientNice?: number | undefined;
   /** Turns per session; ignored when `durationMs` is set. */
   readonly turns: number;
   /** Run turns until this much time has passed since the run started (then finish the current turn). */

@@ -2,6 +2,7 @@
 // waits until each is ready, deals the sessions out round-robin, sets one run start for all,
 // forwards every IPC record to the caller and makes sure every worker has exited at the end.
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { epochNow, type FromWorker, type LoadtestConfig, type ToWorker, type Utterance } from './types.ts';
 
@@ -35,6 +36,7 @@ export async function startWorkers(opts: {
   for (let w = 0; w < n; w++) {
     const child = fork(WORKER_ENTRY, [], { cwd: ROOT, execArgv: [...(process.env['LOADTEST_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean), '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
+    if (opts.config.clientNice && child.pid) os.setPriority(child.pid, opts.config.clientNice);
     let reportedEnd = false;
     exits.push(
       new Promise((resolve) => {

@@ -2,6 +2,8 @@
 // for the stages whose work is synchronous CPU that would otherwise stall the gateway's event
 // loop: the VAD (ONNX inference) and persistence (PGlite). Metrics are shipped to the parent so
 // /metrics shows them.
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ParleyConfig } from '../lib/config.ts';
 import { createRootLogger } from '../lib/logger.ts';
@@ -19,6 +21,22 @@ interface ThreadInput {
   readonly natsUrl: string;
 }
 
+/**
+ * Lower this thread's scheduling priority (Linux: a thread has its own niceness, addressed by its
+ * id). Without privileges a priority can only go down, so this never fails for lack of rights;
+ * elsewhere it is skipped.
+ */
+function niceThisThread(nice: number, log: ReturnType<typeof createRootLogger>): void {
+  if (process.platform !== 'linux' || nice <= 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    os.setPriority(tid, nice);
+    log.debug({ tid, nice }, 'stage thread niced');
+  } catch (err) {
+    log.warn({ err: errorMessage(err) }, 'could not lower the stage thread priority');
+  }
+}
+
 export type ThreadMessage = { type: 'ready' } | { type: 'failed'; error: string } | { type: 'metrics'; json: unknown } | { type: 'stopped' };
 
 async function main(): Promise<void> {
@@ -26,6 +44,8 @@ async function main(): Promise<void> {
   if (!port) throw new Error('stage-thread must run in a worker thread');
   const { stage, config, natsUrl } = workerData as ThreadInput;
   const log = createRootLogger({ level: config.logLevel, name: `parley-${stage}` }).child({ stage, thread: true });
+  // Persistence is throughput work: its bursts must not delay the VAD and the gateway.
+  if (stage === 'persist') niceThisThread(config.db.threadNice, log);
   const catalogue = createCatalogue({ prefix: config.nats.prefix, partitions: config.nats.partitions });
   const bus = await connectBus({ url: natsUrl, name: `parley-${config.instanceId}-${stage}`, catalogue, log });
   const buckets = await ensureTopology(bus, topologyOptionsFrom(config));
