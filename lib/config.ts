@@ -60,6 +60,7 @@ export interface ParleyConfig {
     readonly modelPath: string | undefined;
     readonly maxBatch: number;
     readonly batchWindowMs: number;
+    readonly batchAboveBusy: number;
     readonly maxUtteranceMs: number;
   };
   readonly stt: {
@@ -229,6 +230,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       modelPath: opt(env, 'PARLEY_VAD_MODEL'),
       maxBatch: int(env, 'PARLEY_VAD_MAX_BATCH', 128, 1, 4096),
       batchWindowMs: int(env, 'PARLEY_VAD_BATCH_WINDOW_MS', 10, 0, 200),
+      batchAboveBusy: int(env, 'PARLEY_VAD_BATCH_ABOVE_BUSY_PERCENT', 20, 0, 100) / 100,
       maxUtteranceMs: int(env, 'PARLEY_VAD_MAX_UTTERANCE_MS', 60_000, 1_000, 3_600_000),
     },
     stt: {

@@ -47,6 +47,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     maxBufferMs: config.gateway.inputBufferMaxMs,
     maxUtteranceMs: config.vad.maxUtteranceMs,
     batchWindowMs: config.vad.batchWindowMs,
+    batchAboveBusy: config.vad.batchAboveBusy,
   });
   const running = new Map<number, PartitionRun>();
   processor.onProbe = (p) => running.get(p)?.probe?.seen();

@@ -62,7 +62,7 @@ const SILENCE_40MS = new Uint8Array(24 * 40 * 2);
 test('frames that arrive within the batch window share one inference; every message acked once', async () => {
   const sizes: number[] = [];
   const acks = new Map<string, number>();
-  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 200 });
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 200, batchAboveBusy: 0 });
   const wave = (from: number) =>
     Array.from({ length: 10 }, (_, i) => `s${from + i}`).forEach((s) => {
       processor.enqueue(message(s, 0, 'control', encodeJson(config), 0, acks));
@@ -81,10 +81,28 @@ test('frames that arrive within the batch window share one inference; every mess
   assert.ok([...acks.values()].every((n) => n === 1), 'each message acked exactly once');
 });
 
+test('a lightly loaded worker does not wait for the window: each arrival is inferred at once', async () => {
+  const sizes: number[] = [];
+  const acks = new Map<string, number>();
+  // Inference here is a few ms a second, far below the 20% at which batching starts.
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 200, batchAboveBusy: 0.2 });
+  for (const wave of [0, 10, 20]) {
+    Array.from({ length: 10 }, (_, i) => `l${wave + i}`).forEach((s) => {
+      processor.enqueue(message(s, 0, 'control', encodeJson(config), 0, acks));
+      processor.enqueue(message(s, 1, 'audio', SILENCE_40MS, 0, acks));
+    });
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  await processor.idle();
+  processor.close();
+  assert.deepEqual(sizes, [10, 10, 10]);
+  assert.equal(acks.size, 60);
+});
+
 test('a session with several frames queued gives one per round, in order', async () => {
   const sizes: number[] = [];
   const acks = new Map<string, number>();
-  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 0 });
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 0, batchAboveBusy: 0 });
   processor.enqueue(message('solo', 0, 'control', encodeJson(config), 0, acks));
   processor.enqueue(message('solo', 1, 'audio', new Uint8Array(24 * 200 * 2), 0, acks)); // 200 ms: six frames
   await processor.idle();

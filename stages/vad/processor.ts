@@ -1,9 +1,11 @@
 // The VAD worker's engine room: messages of every owned partition land here in order; each round
 // takes the oldest pending frame of every session, runs ONE batched Silero inference over them, and
-// applies the results. Rounds start at most every `batchWindowMs`: inference costs far less per
-// frame in large batches, and a round at every arriving message would mean a batch of a few frames
-// and a thread wakeup each (the window bounds the delay this adds; a round that takes longer than
-// the window is followed at once). Control (commit/clear/config) runs only when every earlier frame of its
+// applies the results. Once inference keeps the worker busy (`batchAboveBusy` of the last second),
+// rounds start at most every `batchWindowMs`: inference costs far less per frame in large batches,
+// and a round at every arriving message would mean a batch of a few frames and a thread wakeup
+// each. A lightly loaded worker runs a round as soon as a frame waits: no delay where the CPU is
+// there anyway. The window bounds the delay it adds; a round longer than the window is followed
+// at once. Control (commit/clear/config) runs only when every earlier frame of its
 // session is done, so order per session is exact. A message is acked once the work it caused is
 // published. Per-session sequence numbers drop redelivered duplicates, and the processor knows,
 // per partition, the oldest stream sequence it still needs: the checkpoint a successor replays from.
@@ -57,6 +59,8 @@ export interface VadProcessorOptions {
   readonly maxUtteranceMs: number;
   /** Least time between the starts of two inference rounds (0: a round as soon as a frame waits). */
   readonly batchWindowMs: number;
+  /** Share of the last second spent in inference above which the window applies (0: always). */
+  readonly batchAboveBusy: number;
 }
 
 export class VadProcessor {
@@ -67,12 +71,17 @@ export class VadProcessor {
   private running: Promise<void> | undefined;
   private roundTimer: NodeJS.Timeout | undefined;
   private lastRoundAt = -Infinity;
+  /** Inference time in the current second, and whether the last second was busy enough to batch. */
+  private busyMs = 0;
+  private busySince = performance.now();
+  private batching: boolean;
   private readonly idleTimer: NodeJS.Timeout;
 
   /** Called when a partition's liveness probe came back through its consumer. */
   onProbe: (partition: number) => void = () => undefined;
 
   constructor(private readonly o: VadProcessorOptions) {
+    this.batching = o.batchAboveBusy <= 0;
     // Sessions that went quiet without a close (their gateway died) are forgotten after a while.
     this.idleTimer = setInterval(() => this.evictIdle(10 * 60_000), 60_000);
     this.idleTimer.unref();
@@ -185,7 +194,7 @@ export class VadProcessor {
   /** Schedule the next round: now if the window since the last one has passed, else when it does. */
   private kick(): void {
     if (this.running || this.roundTimer || this.ready.size === 0) return;
-    const wait = this.lastRoundAt + this.o.batchWindowMs - performance.now();
+    const wait = this.batching ? this.lastRoundAt + this.o.batchWindowMs - performance.now() : 0;
     if (wait > 0) {
       this.roundTimer = setTimeout(() => {
         this.roundTimer = undefined;
@@ -218,8 +227,15 @@ export class VadProcessor {
       this.o.log.error({ err: errorMessage(err), batch: batch.length }, 'vad inference failed');
       probs = new Float32Array(batch.length);
     }
-    metrics.vadInferenceSeconds.observe((performance.now() - started) / 1000);
+    const ended = performance.now();
+    metrics.vadInferenceSeconds.observe((ended - started) / 1000);
     metrics.vadBatchSize.observe(batch.length);
+    this.busyMs += ended - started;
+    if (ended - this.busySince >= 1_000) {
+      this.batching = this.busyMs / (ended - this.busySince) >= this.o.batchAboveBusy;
+      this.busyMs = 0;
+      this.busySince = ended;
+    }
     batch.forEach(({ slot, frame }, i) => {
       slot.vad.frames.shift();
       this.run(slot, slot.vad.applyProbability(probs[i]!, frame));
