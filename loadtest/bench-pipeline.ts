@@ -6,14 +6,16 @@
 // after the turn is decided: commit, STT job, transcript, LLM job, TTS job, audio back — the
 // engines themselves take 0 ms here), p50/p99. Targets: 300 sessions with no frame dropped and
 // VAD lag p95 < 100 ms; platform p99 < 15 ms at 100 sessions.
-// Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 100,300] [--seconds 45]
+// Each level runs --runs times (3), levels interleaved; the summary is the median per level with
+// the range, the lightest level as the baseline, and the verdict for each target.
+// Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3]
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoadtest } from './run.ts';
 
-const { values } = parseArgs({ options: { sessions: { type: 'string', default: '100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
 const levels = values.sessions.split(',').map(Number);
 
 /** Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket). */
@@ -36,8 +38,17 @@ const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.min(xs
 
 // The load generator runs on the same two cores; --client-nice N lowers its priority (A/B at 120 sessions: within the run-to-run noise).
 process.stdout.write(`load generator: ${values.workers} worker processes at nice ${values['client-nice']} (--client-nice)\n`);
-process.stdout.write('sessions  turns ok/all  frames dropped  VAD lag p95   platform p50   platform p99   end of speech -> audio p50\n');
-for (const sessions of levels) {
+interface LevelFigures {
+  readonly ok: number;
+  readonly all: number;
+  readonly dropped: number;
+  readonly lagP95: number;
+  readonly platformP50: number;
+  readonly platformP99: number;
+  readonly e2eP50: number;
+}
+
+async function runLevel(sessions: number): Promise<LevelFigures> {
   const outDir = await mkdtemp(path.join(os.tmpdir(), 'parley-pipeline-'));
   const { result } = await runLoadtest({
     embedded: true,
@@ -64,12 +75,17 @@ for (const sessions of levels) {
   const ok = result.turns.filter((t) => t.status === 'completed');
   const platform = ok.filter((t) => t.speechStopped !== undefined && t.firstAudio !== undefined).map((t) => t.firstAudio! - t.speechStopped!);
   const e2e = ok.filter((t) => t.firstAudio !== undefined).map((t) => t.firstAudio! - t.audioEnd);
-  const lagP95 = histogramQuantile(metrics, 'parley_vad_lag_seconds', 0.95) * 1000;
-  const dropped = metricValue(metrics, 'parley_audio_publish_failures_total');
-  process.stdout.write(
-    `${String(sessions).padStart(8)}  ${`${ok.length}/${result.turns.length}`.padStart(12)}  ${String(dropped).padStart(14)}  ${`${lagP95.toFixed(1)} ms`.padStart(11)}  ${`${q(platform, 0.5).toFixed(1)} ms`.padStart(13)}  ${`${q(platform, 0.99).toFixed(1)} ms`.padStart(13)}  ${`${q(e2e, 0.5).toFixed(0)} ms`.padStart(12)}\n`,
-  );
-  // Where the VAD time goes: batch size and inference time per batch (server histograms).
+  const figures: LevelFigures = {
+    ok: ok.length,
+    all: result.turns.length,
+    dropped: metricValue(metrics, 'parley_audio_publish_failures_total'),
+    lagP95: histogramQuantile(metrics, 'parley_vad_lag_seconds', 0.95) * 1000,
+    platformP50: q(platform, 0.5),
+    platformP99: q(platform, 0.99),
+    e2eP50: q(e2e, 0.5),
+  };
+  process.stdout.write(row(String(sessions), figures));
+  // Where the VAD time goes: bus vs worker, batch size and inference time per batch (server histograms).
   const mean = (name: string) => metricValue(metrics, `${name}_sum`) / Math.max(1, metricValue(metrics, `${name}_count`));
   process.stdout.write(`          VAD lag split: bus delivery p50 ${(histogramQuantile(metrics, 'parley_vad_delivery_seconds', 0.5) * 1000).toFixed(1)} ms p95 ${(histogramQuantile(metrics, 'parley_vad_delivery_seconds', 0.95) * 1000).toFixed(1)} ms; decision p50 ${(histogramQuantile(metrics, 'parley_vad_lag_seconds', 0.5) * 1000).toFixed(1)} ms\n`);
   process.stdout.write(
@@ -82,4 +98,38 @@ for (const sessions of levels) {
   process.stdout.write(`          CPU in ${wall.toFixed(0)} s: Parley ${cores(server?.cpuSeconds)}, nats-server ${cores(server?.natsCpuSeconds)}, load generator ${cores(result.clientCpuSeconds)}\n`);
   if (values.keep) process.stdout.write(`          kept ${outDir}\n`);
   else await rm(outDir, { recursive: true, force: true });
+  return figures;
 }
+
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+function row(label: string, f: LevelFigures): string {
+  return `${label.padStart(8)}  ${`${f.ok}/${f.all}`.padStart(12)}  ${String(f.dropped).padStart(14)}  ${ms(f.lagP95).padStart(11)}  ${ms(f.platformP50).padStart(13)}  ${ms(f.platformP99).padStart(13)}  ${`${f.e2eP50.toFixed(0)} ms`.padStart(12)}\n`;
+}
+
+const HEADER_ROW = 'sessions  turns ok/all  frames dropped  VAD lag p95   platform p50   platform p99   end of speech -> audio p50\n';
+const runs = Math.max(1, Number(values.runs));
+const medians = new Map<number, LevelFigures>();
+const spread = new Map<number, string>();
+process.stdout.write(HEADER_ROW);
+// Levels interleaved run by run, so a slow phase of the machine does not land on one level only.
+const perLevel = new Map<number, LevelFigures[]>(levels.map((l) => [l, []]));
+for (let run = 1; run <= runs; run++) {
+  if (runs > 1) process.stdout.write(`-- run ${run} of ${runs}\n`);
+  for (const sessions of levels) perLevel.get(sessions)!.push(await runLevel(sessions));
+}
+for (const [sessions, all] of perLevel) {
+  const med = (pick: (f: LevelFigures) => number) => q(all.map(pick), 0.5);
+  medians.set(sessions, { ok: med((f) => f.ok), all: med((f) => f.all), dropped: Math.max(...all.map((f) => f.dropped)), lagP95: med((f) => f.lagP95), platformP50: med((f) => f.platformP50), platformP99: med((f) => f.platformP99), e2eP50: med((f) => f.e2eP50) });
+  const range = (pick: (f: LevelFigures) => number) => `${Math.min(...all.map(pick)).toFixed(0)}-${Math.max(...all.map(pick)).toFixed(0)}`;
+  spread.set(sessions, `VAD lag p95 ${range((f) => f.lagP95)} ms, platform p99 ${range((f) => f.platformP99)} ms`);
+}
+process.stdout.write(`\nmedian of ${runs} run(s) per level (frames dropped: the most of any run)\n${HEADER_ROW}`);
+for (const sessions of levels) process.stdout.write(`${row(String(sessions), medians.get(sessions)!).trimEnd()}   (range: ${spread.get(sessions)})\n`);
+// The lightest level is the baseline: the same pipeline with the machine nearly idle.
+const baseline = medians.get(Math.min(...levels))!;
+const verdict = (met: boolean) => (met ? 'MET' : 'NOT MET');
+const at300 = medians.get(300);
+const at100 = medians.get(100);
+process.stdout.write(`\nbaseline (${Math.min(...levels)} sessions): VAD lag p95 ${ms(baseline.lagP95)}, platform p50 ${ms(baseline.platformP50)}, p99 ${ms(baseline.platformP99)}\n`);
+if (at300) process.stdout.write(`target: 300 sessions, no frame dropped and VAD lag p95 < 100 ms: dropped ${at300.dropped}, ${ms(at300.lagP95)} (${(at300.lagP95 / baseline.lagP95).toFixed(1)}x the baseline) ${verdict(at300.dropped === 0 && at300.lagP95 < 100)}\n`);
+if (at100) process.stdout.write(`target: platform p99 < 15 ms at 100 sessions: ${ms(at100.platformP99)} (${(at100.platformP99 / baseline.platformP99).toFixed(1)}x the baseline) ${verdict(at100.platformP99 < 15)}\n`);

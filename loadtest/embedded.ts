@@ -91,14 +91,24 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedParl
     void exited.then(() => reject(new Error('embedded Parley exited before it was ready')));
     setTimeout(() => reject(new Error(`embedded Parley not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS).unref();
   });
+  const killGroup = (pid: number | undefined, signal: NodeJS.Signals = 'SIGKILL') => {
+    try {
+      if (pid) process.kill(-pid, signal); // detached: the child leads its own group
+    } catch {
+      // the group is gone already
+    }
+  };
   const stop = async () => {
     process.off('exit', onExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      // Forced, the whole process group goes: Parley's nats-server would otherwise outlive it and
+      // load every later run on the machine.
+      const force = setTimeout(() => killGroup(child.pid), STOP_GRACE_MS);
       await exited;
       clearTimeout(force);
     }
+    killGroup(child.pid, 'SIGTERM'); // anything of the group still there (a nats-server Parley could not stop)
     await cleanup();
   };
   try {
