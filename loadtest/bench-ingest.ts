@@ -71,22 +71,23 @@ async function metric(port: number, name: string): Promise<number> {
 }
 
 process.stdout.write(`\nThrough one gateway process: 20 ms appends at real-time pace for ${seconds} s (${clientProcs} client processes)\n`);
-process.stdout.write('sessions  appends/s  frames/s published  audio published  publish mean  gateway CPU  failures  client timer late max\n');
+process.stdout.write('sessions  connected  appends/s  frames/s published  audio published  publish mean  gateway CPU  failures  client timer late max\n');
 for (const sessions of levels) {
   const port = await freePort();
   const gw: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'ops/cli.ts', 'gateway'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NATS_URL: nats.url, PARLEY_API_KEYS: `${KEY}:bench`, PARLEY_PORT: String(port), PARLEY_TLS_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_DATA_DIR: path.join(dir, `gw-${sessions}`), PARLEY_INSTANCE_ID: `ingest-gw-${sessions}`, PARLEY_ADMISSION_PER_SECOND: '5000', PARLEY_LOG_LEVEL: 'info' },
+    env: { ...process.env, NATS_URL: nats.url, PARLEY_API_KEYS: `${KEY}:bench`, PARLEY_PORT: String(port), PARLEY_TLS_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_DATA_DIR: path.join(dir, `gw-${sessions}`), PARLEY_INSTANCE_ID: `ingest-gw-${sessions}`, PARLEY_ADMISSION_PER_SECOND: '5000', PARLEY_RATE_LIMIT_SESSIONS_PER_MINUTE: String(Math.max(600, levels.reduce((a, b) => a + b, 0) * 2)), PARLEY_LOG_LEVEL: 'info' },
   });
   await new Promise<void>((resolve) => gw.stdout!.on('data', (b: Buffer) => b.toString().includes('gateway listening') && resolve()));
   const clients = Array.from({ length: clientProcs }, () => fork(path.join(root, 'loadtest/ingest-clients.ts'), [], { execArgv: ['--import', 'tsx'] }));
   const per = Math.ceil(sessions / clientProcs);
-  await Promise.all(
+  // Sessions the gateway accepted (a refused one, e.g. by the per-tenant session rate limit, sends nothing).
+  const connected = await Promise.all(
     clients.map(
       (c, i) =>
-        new Promise<void>((resolve) => {
-          c.once('message', () => resolve());
+        new Promise<number>((resolve) => {
+          c.once('message', (m: { count?: number }) => resolve(m.count ?? 0));
           c.send({ type: 'start', url: `ws://127.0.0.1:${port}/v1/realtime?model=gpt-realtime`, key: KEY, count: Math.min(per, sessions - i * per), seconds, chunkMs: 20 });
         }),
     ),
@@ -113,7 +114,7 @@ for (const sessions of levels) {
   const audioSent = (sent * 20) / 1000;
   const lateMax = Math.max(...results.map((r) => r.lateMax));
   process.stdout.write(
-    `${String(sessions).padStart(8)}  ${(sent / seconds).toFixed(0).padStart(9)}  ${(frames / elapsed).toFixed(0).padStart(18)}  ${`${((audioPublished * 100) / audioSent).toFixed(1)}% of sent`.padStart(15)}  ${(pubMean * 1000).toFixed(2).padStart(9)} ms  ${`${(cpu * 100).toFixed(0)}%`.padStart(11)}  ${String(fails).padStart(8)}  ${lateMax.toFixed(0).padStart(9)} ms\n`,
+    `${String(sessions).padStart(8)}  ${String(connected.reduce((a, b) => a + b, 0)).padStart(9)}  ${(sent / seconds).toFixed(0).padStart(9)}  ${(frames / elapsed).toFixed(0).padStart(18)}  ${`${((audioPublished * 100) / audioSent).toFixed(1)}% of sent`.padStart(15)}  ${(pubMean * 1000).toFixed(2).padStart(9)} ms  ${`${(cpu * 100).toFixed(0)}%`.padStart(11)}  ${String(fails).padStart(8)}  ${lateMax.toFixed(0).padStart(9)} ms\n`,
   );
   gw.kill('SIGKILL');
   for (const c of clients) c.kill('SIGKILL');
