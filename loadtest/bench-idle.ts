@@ -103,14 +103,21 @@ async function settle(): Promise<void> {
 async function baseline(kind: 'uws' | 'ws', n: number): Promise<number> {
   const port = await freePort();
   const url = `ws://127.0.0.1:${port}/v1/realtime`;
-  const server = fork(path.join(root, 'loadtest/baseline-servers.ts'), [kind, String(port)], { execArgv: ['--import', 'tsx'] });
+  const server = fork(path.join(root, 'loadtest/baseline-servers.ts'), [kind, String(port)], { execArgv: ['--expose-gc', '--import', 'tsx'] });
   await new Promise<void>((r) => server.once('message', () => r()));
+  const collectedRss = async () => {
+    await new Promise<void>((r) => {
+      const done = (m: { type?: string }) => m.type === 'gc-done' && (server.off('message', done), r());
+      server.on('message', done);
+      server.send({ type: 'gc' });
+    });
+    await settle();
+    return rssOf(server.pid!);
+  };
   const warm = await openClients(url, Math.min(1_000, Math.ceil(n / 10)), 4_000, true);
-  await settle();
-  const before = await rssOf(server.pid!);
+  const before = await collectedRss();
   const { created, procs } = await openClients(url, n, 4_000, true, 1);
-  await settle();
-  const after = await rssOf(server.pid!);
+  const after = await collectedRss();
   closeClients([...warm.procs, ...procs]);
   server.kill('SIGKILL');
   return (after - before) / created;
