@@ -70,6 +70,7 @@ export class VadProcessor {
   private readonly lastStreamSeq = new Map<number, number>();
   private running: Promise<void> | undefined;
   private roundTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   private lastRoundAt = -Infinity;
   /** Inference time in the current second, and whether the last second was busy enough to batch. */
   private busyMs = 0;
@@ -182,18 +183,21 @@ export class VadProcessor {
   }
 
   async idle(): Promise<void> {
-    while (this.running || this.roundTimer) await (this.running ?? new Promise((r) => setTimeout(r, this.o.batchWindowMs)));
+    // A pending round timer fires within the window; after close() none is pending.
+    while (this.running || (this.roundTimer && !this.closed)) await (this.running ?? new Promise((r) => setTimeout(r, Math.max(1, this.o.batchWindowMs))));
     await Promise.all([...this.slots.values()].map((s) => s.chain));
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.idleTimer);
     clearTimeout(this.roundTimer);
+    this.roundTimer = undefined;
   }
 
   /** Schedule the next round: now if the window since the last one has passed, else when it does. */
   private kick(): void {
-    if (this.running || this.roundTimer || this.ready.size === 0) return;
+    if (this.closed || this.running || this.roundTimer || this.ready.size === 0) return;
     const wait = this.batching ? this.lastRoundAt + this.o.batchWindowMs - performance.now() : 0;
     if (wait > 0) {
       this.roundTimer = setTimeout(() => {
