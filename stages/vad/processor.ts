@@ -173,11 +173,7 @@ export class VadProcessor {
 
   /** Drop state of a partition we no longer own (its messages will be processed by the next owner). */
   forgetPartition(partition: number): void {
-    for (const [sid, slot] of this.slots) {
-      if (slot.partition !== partition) continue;
-      this.slots.delete(sid);
-      this.ready.delete(slot);
-    }
+    for (const slot of this.slots.values()) if (slot.partition === partition) this.forget(slot);
     this.lastStreamSeq.delete(partition);
     metrics.vadSessions.set(this.slots.size);
   }
@@ -300,10 +296,7 @@ export class VadProcessor {
     if (ctl.value.op === 'close') {
       const sid = slot.vad.sessionId;
       slot.chain = slot.chain.then(() => {
-        if (this.slots.get(sid) === slot && slot.inbox.length === 0) {
-          this.slots.delete(sid);
-          this.ready.delete(slot);
-        }
+        if (this.slots.get(sid) === slot && slot.inbox.length === 0) this.forget(slot);
         metrics.vadSessions.set(this.slots.size);
       });
     }
@@ -326,13 +319,16 @@ export class VadProcessor {
     }
   }
 
+  /** Drop a session's state (it is in `ready` only while it has work). */
+  private forget(slot: SessionSlot): void {
+    this.slots.delete(slot.vad.sessionId);
+    this.ready.delete(slot);
+  }
+
   private evictIdle(maxIdleMs: number): void {
     const now = Date.now();
-    for (const [sid, slot] of this.slots) {
-      if (slot.inbox.length === 0 && slot.vad.frames.length === 0 && now - slot.vad.lastActivity > maxIdleMs) {
-        this.slots.delete(sid);
-        this.ready.delete(slot);
-      }
+    for (const slot of this.slots.values()) {
+      if (slot.inbox.length === 0 && slot.vad.frames.length === 0 && now - slot.vad.lastActivity > maxIdleMs) this.forget(slot);
     }
     metrics.vadSessions.set(this.slots.size);
   }
