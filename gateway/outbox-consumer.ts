@@ -64,6 +64,9 @@ export class OutboxConsumer {
       ...(this.lastSeq ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeq + 1 } : { deliver_policy: DeliverPolicy.New }),
     });
     this.messages = await consumer.consume(STREAMING_PULL);
+    // stop() may have run while this consumer was being created (a rebuild at shutdown): it could
+    // not stop what did not exist yet, and the loop would then wait on it for ever.
+    if (this.stopped) this.messages.stop();
     this.healthy = true;
     // The client recreates an ordered consumer after a gap, but when the stream's leader dies the
     // recreation can fail quietly and the iterator just waits: missed heartbeats end it, and the

@@ -16,6 +16,8 @@ import { startStageThread } from './stage-thread-host.ts';
 import { startHealthServer, type HealthServer } from './health-server.ts';
 
 export type Role = 'gateway' | StageName;
+const STOP_WARN_EVERY_MS = 10_000;
+
 export const ALL_ROLES: readonly Role[] = ['persist', 'vad', 'stt', 'llm', 'tts', 'gateway'];
 /** Stages the embedded default runs in worker threads, off the gateway's event loop. */
 export const EMBEDDED_THREADS: readonly StageName[] = ['vad', 'persist'];
@@ -46,6 +48,23 @@ export interface Running {
   readonly stages: ReadonlyMap<string, Stage>;
   readonly healthPort: number | undefined;
   stop(): Promise<void>;
+  /** The shutdown step in progress ("stage llm", "gateway"), if a stop is running. */
+  stopping(): string | undefined;
+}
+
+/** Each step of a shutdown logs its duration, and a step that takes long says so while it waits. */
+async function stopStep(log: Logger, fields: Record<string, unknown>, what: string, step: () => Promise<void>, progress: { step?: string }): Promise<void> {
+  const started = performance.now();
+  progress.step = [what, ...Object.values(fields)].join(' ');
+  const ms = () => Math.round(performance.now() - started);
+  const waiting = setInterval(() => log.warn({ ...fields, ms: ms() }, `${what}: still stopping`), STOP_WARN_EVERY_MS);
+  try {
+    await step();
+  } finally {
+    clearInterval(waiting);
+    progress.step = undefined;
+  }
+  log.info({ ...fields, ms: ms() }, `${what} stopped`);
 }
 
 export async function startRoles(config: ParleyConfig, log: Logger, opts: RunOptions): Promise<Running> {
@@ -65,11 +84,12 @@ export async function startRoles(config: ParleyConfig, log: Logger, opts: RunOpt
   log.info({ server: bus.serverVersion, prefix: catalogue.prefix, partitions: catalogue.partitions }, 'jetstream topology ready');
 
   const stages = new Map<string, Stage>();
+  const progress: { step?: string } = {};
   const deps: StageDeps = { config, bus, buckets, log };
   const stopAll = async () => {
-    for (const s of [...stages.values()].reverse()) await s.stop().catch((err: unknown) => log.error({ stage: s.name, err: errorMessage(err) }, 'stage stop failed'));
-    await bus.close();
-    await nats?.stop();
+    for (const s of [...stages.values()].reverse()) await stopStep(log, { stage: s.name }, 'stage', () => s.stop(), progress).catch((err: unknown) => log.error({ stage: s.name, err: errorMessage(err) }, 'stage stop failed'));
+    await stopStep(log, {}, 'nats connection', () => bus.close(), progress);
+    if (nats) await stopStep(log, { natsPid: nats.pid }, 'embedded nats-server', () => nats.stop(), progress);
     unwatchNats();
   };
   try {
@@ -107,9 +127,10 @@ export async function startRoles(config: ParleyConfig, log: Logger, opts: RunOpt
     gateway,
     stages,
     healthPort: health?.port,
+    stopping: () => progress.step,
     stop() {
       stopping ??= (async () => {
-        await gateway?.stop();
+        if (gateway) await stopStep(log, { component: 'gateway' }, 'gateway', () => gateway.stop(), progress);
         health?.stop();
         await stopAll();
       })();

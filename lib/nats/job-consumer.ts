@@ -41,14 +41,26 @@ export interface JobConsumerOptions<T> {
 
 export interface RunningConsumer {
   readonly inflight: () => number;
-  stop(graceMs?: number): Promise<void>;
+  /** Let running jobs finish for `graceMs`, then cancel them; give up on any still running `abandonMs` later. */
+  stop(graceMs?: number, abandonMs?: number): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Whether `p` settles within `ms` (the timer never outlives the answer). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
   const stopping = new AbortController();
-  const active = new Set<AbortController>();
+  const active = new Map<AbortController, Record<string, string | number>>(); // job -> what it is, for logs
   let inflight = 0;
   const handling = new Set<Promise<void>>();
 
@@ -69,7 +81,7 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
     }
     const job = checked.value;
     const jobAbort = new AbortController();
-    active.add(jobAbort);
+    active.set(jobAbort, o.describe?.(job) ?? {});
     // In-progress acks keep a long job (a slow LLM) from being redelivered to another worker.
     const heartbeat = setInterval(() => msg.working(), Math.max(1_000, Math.floor(o.ackWaitMs / 3)));
     const started = performance.now();
@@ -156,12 +168,17 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
 
   return {
     inflight: () => inflight,
-    async stop(graceMs = 5_000) {
+    async stop(graceMs = 5_000, abandonMs = 5_000) {
       stopping.abort();
       // In-flight jobs get a grace period to finish, then are cancelled (and acked as cancelled).
-      const timer = setTimeout(() => active.forEach((c) => c.abort()), graceMs);
-      await Promise.allSettled([...handling]);
-      clearTimeout(timer);
+      const all = Promise.allSettled([...handling]);
+      if (await settlesWithin(all, graceMs)) return;
+      o.log.warn({ jobs: [...active.values()] }, 'jobs still running after the stop grace period: cancelling them');
+      for (const c of active.keys()) c.abort(new CancelledError('worker stopping'));
+      if (await settlesWithin(all, abandonMs)) return;
+      // A job that ignores its cancel must not hold the process up: it stays unacked, and JetStream
+      // redelivers it to another worker once the connection is gone.
+      o.log.error({ jobs: [...active.values()] }, 'jobs ignored their cancel: stopping without them');
     },
   };
 }

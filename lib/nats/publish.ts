@@ -6,7 +6,7 @@ import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
 import type { Bus } from './bus.ts';
 import type { PubAckInfo } from './acking-publisher.ts';
 import { HEADER, type MessageKind } from '../../schemas/index.ts';
-import { TransportError, errorMessage } from '../errors.ts';
+import { CancelledError, TransportError, errorMessage } from '../errors.ts';
 import { injectTrace } from '../tracing.ts';
 
 const encoder = new TextEncoder();
@@ -43,7 +43,18 @@ export function buildHeaders(kind: MessageKind | undefined, extra: Record<string
   return h;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Wait between retries; a cancel ends the wait at once. */
+function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 export const DEFAULT_RETRY_FOR_MS = 20_000;
 
@@ -53,14 +64,15 @@ export async function publishDurable(bus: Bus, subject: string, payload: Uint8Ar
   const headers = buildHeaders(opts.kind, opts.headers, opts.msgId);
   let lastErr: unknown;
   for (let attempt = 0; ; attempt++) {
-    if (opts.signal?.aborted) break;
+    // Cancelled work is not a transport failure: the caller must see a cancel, never a retryable error.
+    if (opts.signal?.aborted) throw new CancelledError(`publish to ${subject} abandoned: the work was cancelled`);
     try {
       return await bus.publisher.publish(subject, payload, headers);
     } catch (err) {
       lastErr = err;
       const wait = Math.min(1_000, 50 * 2 ** attempt);
       if (Date.now() + wait >= deadline) break;
-      await sleep(wait);
+      await backoff(wait, opts.signal);
     }
   }
   throw new TransportError(`publish to ${subject} failed for ${opts.retryForMs ?? DEFAULT_RETRY_FOR_MS} ms: ${errorMessage(lastErr)}`, lastErr);

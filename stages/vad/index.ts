@@ -117,6 +117,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
             const consumer = await bus.js.consumers.get(bus.cat.streams.audio, bus.cat.consumers.vadPartition(p));
             const messages = await consumer.consume(STREAMING_PULL);
             ctl.messages = messages;
+            if (ctl.stopped) messages.stop(); // released while the consumer was being created
             void stopWhenGone(messages, (status) => log.warn({ partition: p, status }, 'partition consumer stalled'));
             if (round === 0) log.info({ partition: p, takenOver, replayed, ms: Math.round(performance.now() - started) }, 'vad partition acquired');
             else log.warn({ partition: p, replayed }, 'vad partition consumer rebuilt');

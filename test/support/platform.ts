@@ -49,7 +49,9 @@ export async function startTestPlatform(opts: { env?: Record<string, string>; ro
     certFile: gw?.certFile ?? '',
     db: pg,
     async stop() {
-      await running.stop();
+      // A stop that hangs would otherwise only show as a test file that never ends.
+      const watchdog = setInterval(() => process.stderr.write(`test platform: stop still waiting on ${running.stopping() ?? '(between steps)'}; active: ${process.getActiveResourcesInfo().join(',')}\n`), 20_000);
+      await running.stop().finally(() => clearInterval(watchdog));
       await pg.drop().catch(() => undefined);
       await rm(dataDir, { recursive: true, force: true });
     },

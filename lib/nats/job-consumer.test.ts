@@ -1,0 +1,98 @@
+// The job worker loop against a real nats-server with JetStream: stop() lets a running job finish
+// within the grace period (acked); cancels a job still running after it (its signal aborts, acked
+// as cancelled); and does not wait for ever on a job that ignores its cancel (left unacked, so
+// JetStream hands it to another worker).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { AckPolicy } from '@nats-io/jetstream';
+import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
+import { createCatalogue } from '../../subjects/index.ts';
+import { validators, type TtsJob } from '../../schemas/index.ts';
+import { createRootLogger } from '../logger.ts';
+import { connectBus, type Bus } from './bus.ts';
+import { publishJson } from './publish.ts';
+import { startJobConsumer, type JobContext } from './job-consumer.ts';
+
+const STREAM = 'JCTEST';
+let server: NatsServerHandle;
+let dir: string;
+let bus: Bus;
+
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'parley-jc-'));
+  server = await startNatsServer({ storeDir: dir });
+  bus = await connectBus({ url: server.url, name: 'job-consumer-test', catalogue: createCatalogue({ prefix: 'jctest', partitions: 1 }), log: createRootLogger({ level: 'silent' }) });
+  await bus.jsm.streams.add({ name: STREAM, subjects: ['jctest.jobs.>'] });
+});
+after(async () => {
+  await bus?.close();
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const job = (n: number): TtsJob => ({ sessionId: `s${n}`, gatewayId: 'g', responseId: `r${n}`, itemId: `i${n}`, sentence: 0, text: 'hello', voice: 'alloy', speed: 1, createdAt: Date.now() });
+
+/** A consumer of its own, one job on it, and a worker whose handler is `handle`; resolves once the job runs. */
+async function workerWith(name: string, handle: (ctx: JobContext) => Promise<void>) {
+  await bus.jsm.consumers.add(STREAM, { durable_name: name, filter_subject: `jctest.jobs.${name}`, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000 });
+  let started!: () => void;
+  const running = new Promise<void>((r) => (started = r));
+  const worker = startJobConsumer<TtsJob>({
+    bus,
+    stage: 'tts',
+    stream: STREAM,
+    consumer: name,
+    concurrency: 1,
+    ackWaitMs: 30_000,
+    maxDeliver: 3,
+    validator: validators.ttsJob,
+    log: createRootLogger({ level: 'silent' }),
+    handle: (_job, ctx) => {
+      started();
+      return handle(ctx);
+    },
+  });
+  await publishJson(bus, `jctest.jobs.${name}`, job(1));
+  await running;
+  const pending = async () => {
+    await bus.nc.flush(); // acks are fire-and-forget: let the server see them first
+    return (await bus.jsm.consumers.info(STREAM, name)).num_ack_pending;
+  };
+  return { worker, pending };
+}
+
+test('stop() lets a running job finish within the grace period, and it is acked', async () => {
+  let finished = false;
+  const { worker, pending } = await workerWith('finishes', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    finished = true;
+  });
+  await worker.stop(2_000, 1_000);
+  assert.ok(finished);
+  assert.equal(await pending(), 0);
+});
+
+test('a job still running after the grace period is cancelled through its signal, and acked as cancelled', async () => {
+  let aborted = false;
+  const { worker, pending } = await workerWith('cancelled', (ctx) => new Promise<void>((_, reject) => ctx.signal.addEventListener('abort', () => ((aborted = true), reject(ctx.signal.reason)))));
+  const started = performance.now();
+  await worker.stop(300, 5_000);
+  const took = performance.now() - started;
+  assert.ok(aborted);
+  assert.ok(took >= 290 && took < 2_000, `stopped after ${took.toFixed(0)} ms`);
+  assert.equal(await pending(), 0);
+});
+
+test('a job that ignores its cancel does not hold stop() up; it stays unacked for another worker', async () => {
+  let release!: () => void;
+  const { worker, pending } = await workerWith('stuck', () => new Promise<void>((r) => (release = r)));
+  const started = performance.now();
+  await worker.stop(300, 300);
+  const took = performance.now() - started;
+  assert.ok(took >= 590 && took < 2_000, `stopped after ${took.toFixed(0)} ms`);
+  assert.equal(await pending(), 1);
+  release();
+});

@@ -1,0 +1,62 @@
+// publishDurable against a real nats-server with JetStream: transient failures are retried until the
+// deadline and then surface as a TransportError naming the cause; a cancel, before or during the
+// retries, surfaces at once as a CancelledError (a job stage acks cancelled work, but would
+// dead-letter a transport failure and tell the client its response failed).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
+import { createCatalogue } from '../../subjects/index.ts';
+import { createRootLogger } from '../logger.ts';
+import { CancelledError, TransportError } from '../errors.ts';
+import { connectBus, type Bus } from './bus.ts';
+import { publishDurable } from './publish.ts';
+
+let server: NatsServerHandle;
+let dir: string;
+let bus: Bus;
+
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'parley-pub-'));
+  server = await startNatsServer({ storeDir: dir });
+  bus = await connectBus({ url: server.url, name: 'publish-test', catalogue: createCatalogue({ prefix: 'pubtest', partitions: 1 }), log: createRootLogger({ level: 'silent' }) });
+  await bus.jsm.streams.add({ name: 'PUBTEST', subjects: ['pubtest.ok.>'] });
+});
+after(async () => {
+  await bus?.close();
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const payload = new Uint8Array([1, 2, 3]);
+
+test('a publish to a stream is acked; one nobody stores is retried until the deadline, then fails with the cause', async () => {
+  const ack = await publishDurable(bus, 'pubtest.ok.a', payload, { msgId: 'a-1' });
+  assert.equal(ack.stream, 'PUBTEST');
+  const started = performance.now();
+  const err = await publishDurable(bus, 'pubtest.nostream.a', payload, { retryForMs: 600 }).then(() => undefined, (e: unknown) => e);
+  const took = performance.now() - started;
+  assert.ok(err instanceof TransportError, String(err));
+  assert.match(err.message, /failed for 600 ms: no JetStream response for pubtest.nostream.a/);
+  assert.ok(took >= 300 && took < 2_000, `gave up after ${took.toFixed(0)} ms`);
+});
+
+test('an already-cancelled publish throws CancelledError without publishing', async () => {
+  const before = (await bus.jsm.streams.info('PUBTEST')).state.messages;
+  const err = await publishDurable(bus, 'pubtest.ok.b', payload, { signal: AbortSignal.abort() }).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof CancelledError, String(err));
+  assert.equal((await bus.jsm.streams.info('PUBTEST')).state.messages, before);
+});
+
+test('a cancel during the retries ends them at once with CancelledError', async () => {
+  const cancel = new AbortController();
+  const started = performance.now();
+  const pending = publishDurable(bus, 'pubtest.nostream.c', payload, { retryForMs: 20_000, signal: cancel.signal }).then(() => undefined, (e: unknown) => e);
+  setTimeout(() => cancel.abort(), 400);
+  const err = await pending;
+  const took = performance.now() - started;
+  assert.ok(err instanceof CancelledError, String(err));
+  assert.ok(took < 1_000, `stopped ${took.toFixed(0)} ms after the start (cancel at 400 ms)`);
+});
