@@ -6,6 +6,7 @@ import { EngineError, ParleyError } from '../../lib/errors.ts';
 import { startJobStage } from '../../lib/job-stage.ts';
 import { publishOutbox } from '../../lib/nats/outbox.ts';
 import { publishJson } from '../../lib/nats/publish.ts';
+import { PublishPipeline } from '../../lib/nats/publish-pipeline.ts';
 import { metrics } from '../../lib/metrics.ts';
 import type { Stage, StageDeps } from '../../lib/stage.ts';
 import { ATTR } from '../../lib/tracing.ts';
@@ -38,6 +39,9 @@ export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine)
     let text = '';
     let firstOutput = true;
     const target = { gatewayId: job.gatewayId, sessionId: job.sessionId };
+    // Deltas and TTS jobs go out without a PubAck round trip each: the first sentence's words are
+    // on the path to first audio.
+    const out = new PublishPipeline();
     const queueSentence = async (sentence: string) => {
       if (!job.audio) return;
       const tts: TtsJob = {
@@ -52,7 +56,7 @@ export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine)
         createdAt: Date.now(),
       };
       sentences++;
-      await publishJson(bus, bus.cat.subjects.ttsJob(job.sessionId), tts, { msgId: `tts:${job.responseId}:${tts.sentence}`, signal });
+      await out.add(publishJson(bus, bus.cat.subjects.ttsJob(job.sessionId), tts, { msgId: `tts:${job.responseId}:${tts.sentence}`, signal }));
     };
     try {
       const stream = engine.generate({
@@ -71,20 +75,16 @@ export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine)
         }
         if (chunk.type === 'text') {
           text += chunk.delta;
-          await publishOutbox(bus, target, { kind: 'llm.delta', responseId: job.responseId, seq, delta: chunk.delta }, `llm:${job.responseId}:${seq}`, signal);
+          await out.add(publishOutbox(bus, target, { kind: 'llm.delta', responseId: job.responseId, seq, delta: chunk.delta }, `llm:${job.responseId}:${seq}`, signal));
           seq++;
           for (const s of splitter.push(chunk.delta)) await queueSentence(s);
         } else if (chunk.type === 'tool_call') {
-          await publishOutbox(
-            bus,
-            target,
-            { kind: 'llm.function_call', responseId: job.responseId, index: chunk.index, callId: chunk.callId, name: chunk.name, arguments: chunk.arguments },
-            `llm:${job.responseId}:call:${chunk.index}`,
-            signal,
-          );
+          const call = { kind: 'llm.function_call', responseId: job.responseId, index: chunk.index, callId: chunk.callId, name: chunk.name, arguments: chunk.arguments } as const;
+          await out.add(publishOutbox(bus, target, call, `llm:${job.responseId}:call:${chunk.index}`, signal));
         } else {
           const rest = splitter.flush();
           if (rest) await queueSentence(rest);
+          await out.drain(); // done announces the counts: everything it counts is stored first
           await publishOutbox(
             bus,
             target,

@@ -5,6 +5,7 @@ import type { ParleyConfig } from '../../lib/config.ts';
 import { EngineError, ParleyError } from '../../lib/errors.ts';
 import { startJobStage } from '../../lib/job-stage.ts';
 import { publishOutbox, publishTtsAudio } from '../../lib/nats/outbox.ts';
+import { PublishPipeline } from '../../lib/nats/publish-pipeline.ts';
 import { metrics } from '../../lib/metrics.ts';
 import type { Stage, StageDeps } from '../../lib/stage.ts';
 import { ATTR } from '../../lib/tracing.ts';
@@ -34,13 +35,15 @@ export async function startTtsStage(deps: StageDeps, engineOverride?: TtsEngine)
     let chunks = 0;
     let bytes = 0;
     const target = { gatewayId: job.gatewayId, sessionId: job.sessionId, responseId: job.responseId, sentence: job.sentence };
+    const out = new PublishPipeline(); // chunks go out without a PubAck round trip each
     try {
       for await (const pcm of rechunk(engine.synthesize({ text: job.text, voice: job.voice, speed: job.speed, signal }), CHUNK_BYTES)) {
         if (chunks === 0) metrics.engineFirstOutputSeconds.observe({ stage: 'tts', engine: engine.name }, (performance.now() - started) / 1000);
-        await publishTtsAudio(bus, { ...target, chunk: chunks }, pcm, signal);
+        await out.add(publishTtsAudio(bus, { ...target, chunk: chunks }, pcm, signal));
         chunks++;
         bytes += pcm.length;
       }
+      await out.drain(); // sentence_done announces the chunk count: every chunk is stored first
     } catch (err) {
       if (err instanceof EngineError) metrics.engineErrors.inc({ stage: 'tts', engine: engine.name, code: err.code });
       // Part of the sentence is already out: report the failure now rather than replaying it.

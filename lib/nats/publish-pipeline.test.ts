@@ -1,0 +1,57 @@
+// PublishPipeline against a real nats-server with JetStream: publishes go out without waiting for
+// each ack, never more than `depth` at once, land in call order, and a failure surfaces from the
+// next add() or drain().
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
+import { createCatalogue } from '../../subjects/index.ts';
+import { createRootLogger } from '../logger.ts';
+import { TransportError } from '../errors.ts';
+import { connectBus, type Bus } from './bus.ts';
+import { publishDurable } from './publish.ts';
+import { PublishPipeline } from './publish-pipeline.ts';
+
+let server: NatsServerHandle;
+let dir: string;
+let bus: Bus;
+
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'parley-pp-'));
+  server = await startNatsServer({ storeDir: dir });
+  bus = await connectBus({ url: server.url, name: 'pipeline-test', catalogue: createCatalogue({ prefix: 'pptest', partitions: 1 }), log: createRootLogger({ level: 'silent' }) });
+  await bus.jsm.streams.add({ name: 'PPTEST', subjects: ['pptest.ok.>'] });
+});
+after(async () => {
+  await bus?.close();
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('200 publishes, at most 8 awaiting acks at once, all stored in call order', async () => {
+  const pipeline = new PublishPipeline(8);
+  let most = 0;
+  for (let i = 0; i < 200; i++) {
+    await pipeline.add(publishDurable(bus, 'pptest.ok.order', new TextEncoder().encode(String(i)), { msgId: `order-${i}` }));
+    most = Math.max(most, pipeline.inFlight);
+  }
+  assert.ok(most <= 8 && most >= 2, `at most ${most} in flight`);
+  await pipeline.drain();
+  assert.equal(pipeline.inFlight, 0);
+  const stored: number[] = [];
+  const consumer = await bus.js.consumers.get('PPTEST', { filter_subjects: 'pptest.ok.order' });
+  for await (const m of await consumer.fetch({ max_messages: 200, expires: 2_000 })) stored.push(Number(m.string()));
+  assert.deepEqual(stored, Array.from({ length: 200 }, (_, i) => i));
+});
+
+test('a failed publish is thrown by the next add() and by drain(); the publishes before it are stored', async () => {
+  const pipeline = new PublishPipeline(4);
+  await pipeline.add(publishDurable(bus, 'pptest.ok.fail', new Uint8Array([1])));
+  await pipeline.add(publishDurable(bus, 'pptest.nostream', new Uint8Array([2]), { retryForMs: 200 }));
+  await assert.rejects(pipeline.drain(), TransportError);
+  await assert.rejects(pipeline.add(publishDurable(bus, 'pptest.ok.fail', new Uint8Array([3]))), TransportError);
+  const info = await bus.jsm.streams.info('PPTEST', { subjects_filter: 'pptest.ok.fail' });
+  assert.ok(info.state.subjects?.['pptest.ok.fail'] !== undefined && info.state.subjects['pptest.ok.fail'] >= 1);
+});
