@@ -162,8 +162,8 @@ for (let run = 1; run <= runs; run++) {
 for (const [sessions, all] of perLevel) {
   const med = (pick: (f: LevelFigures) => number) => q(all.map(pick), 0.5);
   medians.set(sessions, { ok: med((f) => f.ok), all: med((f) => f.all), dropped: Math.max(...all.map((f) => f.dropped)), lagP95: med((f) => f.lagP95), platformP50: med((f) => f.platformP50), platformP99: med((f) => f.platformP99), e2eP50: med((f) => f.e2eP50) });
-  const range = (pick: (f: LevelFigures) => number) => `${Math.min(...all.map(pick)).toFixed(0)}-${Math.max(...all.map(pick)).toFixed(0)}`;
-  spread.set(sessions, `VAD lag p95 ${range((f) => f.lagP95)} ms, platform p99 ${range((f) => f.platformP99)} ms`);
+  const range = (pick: (f: LevelFigures) => number) => `${ms(Math.min(...all.map(pick)))} to ${ms(Math.max(...all.map(pick)))}`;
+  spread.set(sessions, `VAD lag p95 ${range((f) => f.lagP95)}, platform p99 ${range((f) => f.platformP99)}`);
 }
 process.stdout.write(`\nmedian of ${runs} run(s) per level (frames dropped: the most of any run)\n${HEADER_ROW}`);
 for (const sessions of levels) process.stdout.write(`${row(String(sessions), medians.get(sessions)!).trimEnd()}   (range: ${spread.get(sessions)})\n`);

@@ -4,34 +4,24 @@
 // JetStream hands it to another worker).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { startTestBus, type TestBus } from '../../test/support/bus.ts';
+import type { Bus } from './bus.ts';
 import { AckPolicy } from '@nats-io/jetstream';
-import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
-import { createCatalogue } from '../../subjects/index.ts';
 import { validators, type TtsJob } from '../../schemas/index.ts';
 import { createRootLogger } from '../logger.ts';
-import { connectBus, type Bus } from './bus.ts';
 import { publishJson } from './publish.ts';
 import { startJobConsumer, type JobContext } from './job-consumer.ts';
 
 const STREAM = 'JCTEST';
-let server: NatsServerHandle;
-let dir: string;
+let testBus: TestBus;
 let bus: Bus;
 
 before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'parley-jc-'));
-  server = await startNatsServer({ storeDir: dir });
-  bus = await connectBus({ url: server.url, name: 'job-consumer-test', catalogue: createCatalogue({ prefix: 'jctest', partitions: 1 }), log: createRootLogger({ level: 'silent' }) });
+  testBus = await startTestBus({ prefix: 'jctest' });
+  bus = testBus.bus;
   await bus.jsm.streams.add({ name: STREAM, subjects: ['jctest.jobs.>'] });
 });
-after(async () => {
-  await bus?.close();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => testBus?.stop());
 
 const job = (n: number): TtsJob => ({ sessionId: `s${n}`, gatewayId: 'g', responseId: `r${n}`, itemId: `i${n}`, sentence: 0, text: 'hello', voice: 'alloy', speed: 1, createdAt: Date.now() });
 

@@ -3,32 +3,21 @@
 // next add() or drain().
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
-import { createCatalogue } from '../../subjects/index.ts';
-import { createRootLogger } from '../logger.ts';
+import { startTestBus, type TestBus } from '../../test/support/bus.ts';
+import type { Bus } from './bus.ts';
 import { TransportError } from '../errors.ts';
-import { connectBus, type Bus } from './bus.ts';
 import { publishDurable } from './publish.ts';
 import { PublishPipeline } from './publish-pipeline.ts';
 
-let server: NatsServerHandle;
-let dir: string;
+let testBus: TestBus;
 let bus: Bus;
 
 before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'parley-pp-'));
-  server = await startNatsServer({ storeDir: dir });
-  bus = await connectBus({ url: server.url, name: 'pipeline-test', catalogue: createCatalogue({ prefix: 'pptest', partitions: 1 }), log: createRootLogger({ level: 'silent' }) });
+  testBus = await startTestBus({ prefix: 'pptest' });
+  bus = testBus.bus;
   await bus.jsm.streams.add({ name: 'PPTEST', subjects: ['pptest.ok.>'] });
 });
-after(async () => {
-  await bus?.close();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => testBus?.stop());
 
 test('200 publishes, at most 8 awaiting acks at once, all stored in call order', async () => {
   const pipeline = new PublishPipeline(8);

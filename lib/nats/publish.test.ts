@@ -4,31 +4,20 @@
 // dead-letter a transport failure and tell the client its response failed).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
-import { createCatalogue } from '../../subjects/index.ts';
-import { createRootLogger } from '../logger.ts';
+import { startTestBus, type TestBus } from '../../test/support/bus.ts';
+import type { Bus } from './bus.ts';
 import { CancelledError, TransportError } from '../errors.ts';
-import { connectBus, type Bus } from './bus.ts';
 import { publishDurable } from './publish.ts';
 
-let server: NatsServerHandle;
-let dir: string;
+let testBus: TestBus;
 let bus: Bus;
 
 before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'parley-pub-'));
-  server = await startNatsServer({ storeDir: dir });
-  bus = await connectBus({ url: server.url, name: 'publish-test', catalogue: createCatalogue({ prefix: 'pubtest', partitions: 1 }), log: createRootLogger({ level: 'silent' }) });
+  testBus = await startTestBus({ prefix: 'pubtest' });
+  bus = testBus.bus;
   await bus.jsm.streams.add({ name: 'PUBTEST', subjects: ['pubtest.ok.>'] });
 });
-after(async () => {
-  await bus?.close();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => testBus?.stop());
 
 const payload = new Uint8Array([1, 2, 3]);
 

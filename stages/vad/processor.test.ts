@@ -3,39 +3,31 @@
 // acked exactly once, and a session's frames stay in order (one frame per session per round).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
-import { connectBus, type Bus } from '../../lib/nats/bus.ts';
+import type { Bus } from '../../lib/nats/bus.ts';
+import { startTestBus, type TestBus } from '../../test/support/bus.ts';
 import { buildHeaders, encodeJson } from '../../lib/nats/publish.ts';
 import { ensureTopology, type Buckets } from '../../lib/nats/topology.ts';
 import { createRootLogger } from '../../lib/logger.ts';
 import { SessionStore } from '../../lib/session-store.ts';
-import { createCatalogue } from '../../subjects/index.ts';
 import { DEFAULT_SERVER_VAD, HEADER, type InputControl } from '../../schemas/index.ts';
 import { createSileroEngine, type VadEngine } from './silero-engine.ts';
 import { VadProcessor, type AudioMessage } from './processor.ts';
 
 const log = createRootLogger({ level: 'warn' });
-let server: NatsServerHandle;
-let dir: string;
+let testBus: TestBus;
 let bus: Bus;
 let buckets: Buckets;
 let silero: VadEngine;
 
 before(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'parley-vadproc-'));
-  server = await startNatsServer({ storeDir: dir });
-  bus = await connectBus({ url: server.url, name: 'vad-processor-test', catalogue: createCatalogue({ prefix: 'vp', partitions: 4 }), log });
+  testBus = await startTestBus({ prefix: 'vp', partitions: 4, log });
+  bus = testBus.bus;
   buckets = await ensureTopology(bus, { replicas: 1, audioMaxAgeMs: 60_000, outboxMaxAgeMs: 60_000, conversationMaxAgeMs: 600_000, jobMaxDeliver: 3, sessionTtlMs: 60_000, leaseTtlMs: 6_000, heartbeatTtlMs: 30_000, ephemeralKeyTtlMs: 60_000 });
   silero = await createSileroEngine({ maxBatch: 128 });
 });
 after(async () => {
   await silero?.close();
-  await bus?.close();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await testBus?.stop();
 });
 
 /** The real engine, with every batch size it is asked for recorded. */
