@@ -3,8 +3,7 @@
 // function_call_output must answer a known call, assistant audio cannot be created).
 import { ClientRequestError, errorMessage } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
-import { readUtterance } from '../lib/nats/outbox.ts';
-import { storeUtterance, utteranceChunks } from '../lib/nats/utterances.ts';
+import { readUtterance, storeUtterance, utteranceChunks } from '../lib/nats/utterances.ts';
 import { G711Decoder, G711Encoder, concatBytes } from '../lib/audio/index.ts';
 import type { ContentPartInput, ConversationItem, ConversationItemCreateEvent, ConversationItemInput, ConversationItemTruncateEvent, ItemContentPart } from '../schemas/index.ts';
 import type { RealtimeSession } from './session.ts';

@@ -4,8 +4,11 @@
 import type { Bus } from './bus.ts';
 import { publishDurable, publishJson } from './publish.ts';
 import type { SttJob, TranscriptionSettings } from '../../schemas/index.ts';
+import { TransportError } from '../errors.ts';
 
 export const UTTERANCE_CHUNK_BYTES = 256 * 1024;
+/** Utterances up to this size (5.4 s of 24 kHz PCM16; 350 KB as base64, within the jobs stream's 1 MiB messages) ride in their STT job. */
+export const INLINE_AUDIO_MAX_BYTES = 256 * 1024;
 const RATE = 24_000;
 
 export interface UtteranceOwner {
@@ -20,10 +23,14 @@ export function utteranceChunks(audio: Uint8Array): number {
   return Math.ceil(audio.length / UTTERANCE_CHUNK_BYTES);
 }
 
-/** Store the audio (de-duplicated per item and chunk), then queue its STT job (once per item). */
+/**
+ * Store the audio (de-duplicated per item and chunk) and queue its STT job (once per item). A short
+ * utterance travels in its job, so the two publishes go out together; a long one is stored first,
+ * because the STT worker reads it back from the stream.
+ */
 export async function storeUtterance(bus: Bus, o: UtteranceOwner, audio: Uint8Array, opts: { chunks?: number; transcribe?: boolean } = {}): Promise<void> {
   const chunks = opts.chunks ?? utteranceChunks(audio);
-  await Promise.all(
+  const stored = Promise.all(
     Array.from({ length: chunks }, (_, n) =>
       publishDurable(bus, bus.cat.subjects.utteranceChunk(o.sessionId, o.itemId, n), audio.subarray(n * UTTERANCE_CHUNK_BYTES, (n + 1) * UTTERANCE_CHUNK_BYTES), {
         msgId: `utt:${o.itemId}:${n}`,
@@ -31,7 +38,12 @@ export async function storeUtterance(bus: Bus, o: UtteranceOwner, audio: Uint8Ar
       }),
     ),
   );
-  if (opts.transcribe === false) return;
+  if (opts.transcribe === false) {
+    await stored;
+    return;
+  }
+  const inline = audio.length <= INLINE_AUDIO_MAX_BYTES;
+  if (!inline) await stored;
   const job: SttJob = {
     sessionId: o.sessionId,
     gatewayId: o.gatewayId,
@@ -42,6 +54,36 @@ export async function storeUtterance(bus: Bus, o: UtteranceOwner, audio: Uint8Ar
     chunks,
     transcription: o.transcription,
     committedAt: Date.now(),
+    ...(inline ? { audio: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength).toString('base64') } : {}),
   };
-  await publishJson(bus, bus.cat.subjects.sttJob(o.sessionId), job, { msgId: `stt:${o.itemId}` });
+  await Promise.all([stored, publishJson(bus, bus.cat.subjects.sttJob(o.sessionId), job, { msgId: `stt:${o.itemId}` })]);
+}
+
+/** A job's utterance: the audio it carries when that is whole, else read back from the utterance stream. */
+export async function utteranceOf(bus: Bus, job: SttJob): Promise<Uint8Array> {
+  if (job.audio !== undefined) {
+    const audio = Buffer.from(job.audio, 'base64');
+    if (audio.length === job.samples * 2) return audio;
+  }
+  return readUtterance(bus, job.sessionId, job.itemId, job.chunks);
+}
+
+/** Read a committed utterance back from the utterance stream (direct get, any replica). */
+export async function readUtterance(bus: Bus, sessionId: string, itemId: string, chunks: number): Promise<Uint8Array> {
+  const parts = await Promise.all(
+    Array.from({ length: chunks }, async (_, n) => {
+      const subject = bus.cat.subjects.utteranceChunk(sessionId, itemId, n);
+      const msg = await bus.jsm.direct.getMessage(bus.cat.streams.utterances, { last_by_subj: subject });
+      if (!msg) throw new TransportError(`utterance chunk ${subject} is missing (expired or not yet replicated)`);
+      return msg.data;
+    }),
+  );
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -50,6 +50,12 @@ export const SttJob = Type.Object({
   chunks: Type.Integer({ minimum: 0, maximum: 10_000 }),
   transcription: TranscriptionSettings,
   committedAt: Type.Number(),
+  /**
+   * The utterance itself (base64 PCM16) when it is short enough to travel with the job
+   * (INLINE_AUDIO_MAX_BYTES): the job need not wait for the utterance stream, and the STT worker
+   * need not read it back. Longer utterances are read from the utterance stream.
+   */
+  audio: Type.Optional(Type.String({ maxLength: 400_000 })),
 });
 export type SttJob = Static<typeof SttJob>;
 

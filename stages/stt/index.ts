@@ -1,9 +1,11 @@
-// sttStage: one committed utterance per job. Reads the utterance from the utterance stream,
-// transcribes it through the configured engine, and tells the session's gateway the transcript.
+// sttStage: one committed utterance per job. Takes the utterance from the job (short ones travel
+// with it) or reads it from the utterance stream, transcribes it through the configured engine,
+// and tells the session's gateway the transcript.
 import type { ParleyConfig } from '../../lib/config.ts';
 import { EngineError } from '../../lib/errors.ts';
 import { startJobStage } from '../../lib/job-stage.ts';
-import { publishOutbox, readUtterance } from '../../lib/nats/outbox.ts';
+import { publishOutbox } from '../../lib/nats/outbox.ts';
+import { utteranceOf } from '../../lib/nats/utterances.ts';
 import { metrics } from '../../lib/metrics.ts';
 import type { Stage, StageDeps } from '../../lib/stage.ts';
 import { ATTR } from '../../lib/tracing.ts';
@@ -32,7 +34,7 @@ export async function startSttStage(deps: StageDeps, engineOverride?: SttEngine)
     concurrency: config.stt.concurrency,
     describe: (job) => ({ [ATTR.session]: job.sessionId, [ATTR.item]: job.itemId, [ATTR.engine]: engine.name }),
     async handle(job, ctx) {
-      const audio = await readUtterance(bus, job.sessionId, job.itemId, job.chunks);
+      const audio = await utteranceOf(bus, job);
       const started = performance.now();
       let text: string;
       try {
