@@ -23,6 +23,7 @@ export function handleOutboxEvent(session: RealtimeSession, ev: OutboxEvent): vo
       if (ev.audioEndMs <= session.committedUntilMs) return; // replayed after a VAD takeover
       session.turn = { speechStoppedAt: Date.now(), speechEndAt: ev.speechEndAt };
       session.send({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: ev.audioEndMs, item_id: ev.itemId });
+      session.anticipateResponse(ev.itemId);
       return;
     case 'input.committed':
       return committed(session, ev);
@@ -100,6 +101,7 @@ function committed(session: RealtimeSession, ev: Extract<OutboxEvent, { kind: 'i
   const early = session.earlyTranscripts.get(ev.itemId);
   const td = session.config.turn_detection;
   const automatic = ev.source === 'timeout' || (ev.source === 'vad' && td?.create_response);
+  const admitted = session.takeEarlyAdmission(ev.itemId);
   if (automatic && session.config.type === 'realtime' && !session.activeResponse?.active) {
     const s = session.config;
     session.createResponse({
@@ -114,7 +116,7 @@ function committed(session: RealtimeSession, ev: Extract<OutboxEvent, { kind: 'i
       metadata: null,
       input: null,
       outputFormat: s.output_format,
-    });
+    }, admitted);
   }
   if (early) {
     session.earlyTranscripts.delete(ev.itemId);

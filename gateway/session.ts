@@ -87,6 +87,8 @@ export class RealtimeSession {
   turn: TurnClock = {};
   /** Transcripts that arrived before their commit (bounded: cleared on use, capped below). */
   readonly earlyTranscripts = new Map<string, { transcript: string; seconds: number }>();
+  /** The rate-limit check for the response a VAD turn will create, started at speech_stopped. */
+  private earlyAdmission: { itemId: string; decision: Promise<RateDecision> } | undefined;
   private readonly nextEventId = eventIdFactory();
   /** KV revision of the session record (compare-and-set); undefined until first written. */
   private revision: number | undefined;
@@ -210,7 +212,27 @@ export class RealtimeSession {
     this.persistItem(item);
   }
 
-  createResponse(opts: ResponseOptions): ResponseRun {
+  /**
+   * The user stopped speaking and the commit that follows will create a response: start its
+   * rate-limit check (a JetStream round trip) now, so it is not on the path from commit to model.
+   * If no response follows after all (the commit is dropped), that turn counted against the limit.
+   */
+  anticipateResponse(itemId: string): void {
+    const td = this.config.turn_detection;
+    if (this.config.type !== 'realtime' || !td?.create_response) return;
+    if (this.activeResponse?.active && !td.interrupt_response) return; // the running response stays; none follows
+    this.earlyAdmission = { itemId, decision: this.deps.limiter.check('responses', this.id, this.responseLimit()) };
+  }
+
+  /** The check anticipateResponse started for this turn, if any (taken once). */
+  takeEarlyAdmission(itemId: string): Promise<RateDecision> | undefined {
+    const early = this.earlyAdmission;
+    if (early?.itemId !== itemId) return undefined;
+    this.earlyAdmission = undefined;
+    return early.decision;
+  }
+
+  createResponse(opts: ResponseOptions, admitted?: Promise<RateDecision>): ResponseRun {
     const run: ResponseRun = new ResponseRun(
       {
         id: newId('resp'),
@@ -233,7 +255,7 @@ export class RealtimeSession {
     const context = () => this.conversation.context(this.deps.config.gateway.contextMaxChars, opts.input ?? undefined);
     // The rate-limit check (a JetStream round trip) starts now, while the turn is still being
     // transcribed, so it is not on the path from transcript to model.
-    const admission = this.deps.limiter.check('responses', this.id, this.responseLimit());
+    const admission = admitted ?? this.deps.limiter.check('responses', this.id, this.responseLimit());
     const dispatch = () => this.dispatchLlm(run, opts, context(), admission);
     if (opts.input !== null || pending.size === 0) dispatch();
     else {

@@ -20,7 +20,7 @@ import { HEADER, validators } from '../../schemas/index.ts';
 import { partitionOf } from '../../subjects/index.ts';
 import { SessionVad, type VadAction } from './session-vad.ts';
 import type { VadEngine } from './silero-engine.ts';
-import { publishVadAction } from './publish-actions.ts';
+import { publishVadAction, storeTurn } from './publish-actions.ts';
 
 /** A message from the audio stream: live from the durable consumer, or replayed on takeover. */
 export interface AudioMessage {
@@ -312,8 +312,12 @@ export class VadProcessor {
   private run(slot: SessionSlot, actions: VadAction[]): void {
     for (const action of actions) {
       slot.publishing++;
+      // A turn's audio and STT job start now rather than behind speech_stopped's PubAck: one bus
+      // round trip less before transcription. Its failure surfaces on the chain, where it is awaited.
+      const stored = action.type === 'commit' ? storeTurn(this.o.bus, slot.vad, action) : undefined;
+      stored?.catch(() => undefined);
       slot.chain = slot.chain
-        .then(() => publishVadAction(this.o.bus, slot.vad, action))
+        .then(() => publishVadAction(this.o.bus, slot.vad, action, stored))
         .catch((err: unknown) => this.o.log.error({ session: slot.vad.sessionId, err: errorMessage(err) }, 'vad action failed'))
         .finally(() => slot.publishing--);
     }

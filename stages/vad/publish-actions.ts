@@ -6,7 +6,11 @@ import { publishOutbox } from '../../lib/nats/outbox.ts';
 import { UTTERANCE_CHUNK_BYTES, storeUtterance } from '../../lib/nats/utterances.ts';
 import type { SessionVad, VadAction } from './session-vad.ts';
 
-export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAction): Promise<void> {
+/**
+ * Publish one action. For a commit, `stored` is its audio and STT job already on their way (see
+ * storeTurn); the committed event itself goes out after them and after the actions before it.
+ */
+export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAction, stored?: Promise<void>): Promise<void> {
   const target = { gatewayId: vad.gatewayId, sessionId: vad.sessionId };
   if (action.type === 'event') {
     const ev = action.event;
@@ -15,8 +19,7 @@ export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAct
     return;
   }
   const { itemId, audio } = action;
-  const chunks = Math.ceil(audio.length / UTTERANCE_CHUNK_BYTES);
-  if (audio.length > 0) await storeAndTranscribe(bus, vad, itemId, audio, chunks);
+  await (stored ?? storeTurn(bus, vad, action));
   await publishOutbox(
     bus,
     target,
@@ -26,7 +29,7 @@ export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAct
       audioStartMs: action.audioStartMs,
       audioEndMs: action.audioEndMs,
       samples: audio.length / 2,
-      chunks,
+      chunks: Math.ceil(audio.length / UTTERANCE_CHUNK_BYTES),
       clientEventId: action.clientEventId,
       source: action.source,
     },
@@ -34,7 +37,13 @@ export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAct
   );
 }
 
-/** The turn's audio into the utterance stream (read back by STT and item.retrieve), then its STT job. */
-async function storeAndTranscribe(bus: Bus, vad: SessionVad, itemId: string, audio: Uint8Array, chunks: number): Promise<void> {
-  await storeUtterance(bus, { sessionId: vad.sessionId, gatewayId: vad.gatewayId, tenantId: vad.tenantId, itemId, transcription: vad.transcription }, audio, { chunks });
+/**
+ * A committed turn's audio into the utterance stream (read back by STT and item.retrieve) and its
+ * STT job. Nothing in the outbox depends on them, so they can start before the events queued ahead.
+ */
+export async function storeTurn(bus: Bus, vad: SessionVad, action: Extract<VadAction, { type: 'commit' }>): Promise<void> {
+  if (action.audio.length === 0) return;
+  await storeUtterance(bus, { sessionId: vad.sessionId, gatewayId: vad.gatewayId, tenantId: vad.tenantId, itemId: action.itemId, transcription: vad.transcription }, action.audio, {
+    chunks: Math.ceil(action.audio.length / UTTERANCE_CHUNK_BYTES),
+  });
 }

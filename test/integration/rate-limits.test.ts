@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startTestPlatform, TEST_KEY, TEST_KEY_B, type TestPlatform } from '../support/platform.ts';
+import { silence, synthesizeSpeech } from '../support/speech.ts';
 
 let platform: TestPlatform;
 before(async () => {
@@ -68,4 +69,23 @@ test('new sessions beyond the tenant limit are refused; another tenant with an o
   const bs = await Promise.all(Array.from({ length: 5 }, () => open(TEST_KEY_B)));
   for (const b of bs) await until(() => b.events.find((e) => e['type'] === 'session.created'));
   for (const c of [a1, a2, ...bs]) c.ws.close();
+});
+
+test('a server_vad turn counts once against the response limit (its check starts at speech_stopped)', async () => {
+  const c = await open(TEST_KEY_B);
+  c.ws.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime', output_modalities: ['text'], audio: { input: { turn_detection: { type: 'server_vad', silence_duration_ms: 300 } } } } }));
+  await until(() => c.events.find((e) => e['type'] === 'session.updated'));
+  const speech = await synthesizeSpeech('Tell me something about rate limits.');
+  const statuses: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    for (const pcm of [speech, silence(1_000)]) {
+      for (let at = 0; at < pcm.length; at += 9_600) c.ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(pcm.subarray(at, at + 9_600)).toString('base64') }));
+    }
+    const done = await until(() => c.events.filter((e) => e['type'] === 'response.done')[i], 20_000);
+    statuses.push((done['response'] as { status: string }).status);
+  }
+  // The limit is 3 per session: three turns answered, the fourth refused. A turn checked twice
+  // (at speech_stopped and again at its commit) would have been refused at the second.
+  assert.deepEqual(statuses, ['completed', 'completed', 'completed', 'failed']);
+  c.ws.close();
 });
