@@ -14,7 +14,7 @@ import { startNatsServer, type NatsServerHandle } from '../../../ops/nats-server
 import type { Backend } from './backend.ts';
 import { RunNetworkNames } from './cleanup.ts';
 import { dockerKill, dockerStart, dockerStop, LoopbackContainer } from './docker.ts';
-import { freePort } from '../../../lib/free-port.ts';
+import { freePort, onFreePorts } from '../../../lib/free-port.ts';
 
 export interface NatsNode {
   readonly name: string;
@@ -76,11 +76,13 @@ export async function waitForJetStream(urls: readonly string[], replicas: number
   throw new Error(`JetStream (R${replicas}) not ready at ${urls.join(',')} after ${timeoutMs} ms: ${lastError}`);
 }
 
-async function startDockerNats(image: string, count: number): Promise<NatsDeployment> {
+function startDockerNats(image: string, count: number): Promise<NatsDeployment> {
+  return onFreePorts(2 * count, (picked) => startDockerNatsOn(image, count, picked.slice(0, count), picked.slice(count)));
+}
+
+async function startDockerNatsOn(image: string, count: number, ports: number[], monitorPorts: number[]): Promise<NatsDeployment> {
   const names = Array.from({ length: count }, (_, i) => `n${i + 1}`);
   const network: StartedNetwork | undefined = count > 1 ? await new Network(new RunNetworkNames()).start() : undefined;
-  const ports = await Promise.all(names.map(() => freePort()));
-  const monitorPorts = await Promise.all(names.map(() => freePort()));
   const starting = await Promise.allSettled(
     names.map((name, i) => {
       const conf = nodeConfig(name, { listen: '0.0.0.0:4222', http: '0.0.0.0:8222', store: '/data', ...(network ? { cluster: { listen: '0.0.0.0:6222', routes: names.map((n) => `${n}:6222`) } } : {}) });

@@ -6,17 +6,18 @@ import type { Backend } from './backend.ts';
 import { dockerStart, dockerStop, LoopbackPostgreSqlContainer } from './docker.ts';
 import { startSpawnedPostgres } from './postgres-binary.ts';
 import { FAST_SETTINGS, waitForPostgres, type PostgresDeployment } from './pg-client.ts';
-import { freePort } from '../../../lib/free-port.ts';
+import { onFreePorts } from '../../../lib/free-port.ts';
 
 export type { PostgresDeployment } from './pg-client.ts';
 export { conversationRows } from './pg-client.ts';
 
 async function startDockerPostgres(image: string): Promise<PostgresDeployment> {
-  const port = await freePort();
-  const started = await new LoopbackPostgreSqlContainer(image)
-    .withExposedPorts({ container: 5432, host: port })
-    .withCommand(['postgres', ...FAST_SETTINGS.flatMap((s) => ['-c', s])])
-    .start();
+  const started = await onFreePorts(1, ([port]) =>
+    new LoopbackPostgreSqlContainer(image)
+      .withExposedPorts({ container: 5432, host: port! })
+      .withCommand(['postgres', ...FAST_SETTINGS.flatMap((s) => ['-c', s])])
+      .start(),
+  );
   const url = started.getConnectionUri();
   await waitForPostgres(url);
   return {
