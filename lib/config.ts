@@ -25,6 +25,8 @@ export interface ParleyConfig {
     readonly replicas: number;
     readonly partitions: number;
     readonly audioMaxAgeMs: number;
+    /** Size cap of the in-memory audio stream; see the README on sizing it. */
+    readonly audioMaxBytes: number;
     readonly outboxMaxAgeMs: number;
     readonly conversationMaxAgeMs: number;
     readonly jobMaxDeliver: number;
@@ -193,6 +195,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       replicas: int(env, 'PARLEY_NATS_REPLICAS', 1, 1, 5),
       partitions: int(env, 'PARLEY_PARTITIONS', 16, 1, 1024),
       audioMaxAgeMs: int(env, 'PARLEY_AUDIO_MAX_AGE_MS', 120_000, 10_000, 3_600_000),
+      audioMaxBytes: int(env, 'PARLEY_AUDIO_MAX_BYTES', 512 * 1024 * 1024, 64 * 1024 * 1024, 256 * 1024 * 1024 * 1024),
       outboxMaxAgeMs: int(env, 'PARLEY_OUTBOX_MAX_AGE_MS', 300_000, 10_000, 3_600_000),
       conversationMaxAgeMs: int(env, 'PARLEY_CONVERSATION_MAX_AGE_MS', 7 * 24 * 3_600_000, 60_000, 365 * 24 * 3_600_000),
       jobMaxDeliver: int(env, 'PARLEY_JOB_MAX_DELIVER', 5, 1, 100),

@@ -60,6 +60,11 @@ export interface BucketDefinition {
 export interface TopologyOptions {
   readonly replicas: number;
   readonly audioMaxAgeMs: number;
+  /**
+   * Byte cap of the audio stream (512 MiB when unset). At the cap nats-server 2.9 discards on every
+   * publish, and ingest collapses: keep sessions x 48 KB/s x the max age under it.
+   */
+  readonly audioMaxBytes?: number;
   readonly outboxMaxAgeMs: number;
   readonly conversationMaxAgeMs: number;
   readonly jobMaxDeliver: number;
@@ -92,7 +97,7 @@ export function streamDefinitions(cat: Catalogue, o: TopologyOptions): StreamDef
       storage: 'memory',
       retention: 'limits',
       maxAgeMs: o.audioMaxAgeMs,
-      maxBytes: 512 * MIB,
+      maxBytes: o.audioMaxBytes ?? 512 * MIB,
       maxMsgSize: MIB,
       duplicateWindowMs: Math.min(30_000, o.audioMaxAgeMs),
       // A gateway resuming a session reads the session's last frame to continue its timeline.

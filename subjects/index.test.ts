@@ -209,3 +209,9 @@ test('topology: each concrete subject lands in exactly one stream; cancel lands 
   ];
   for (const [subject, roles] of rows) assert.deepEqual(captured(subject), roles, subject);
 });
+
+test('the audio stream is capped at 512 MiB unless PARLEY_AUDIO_MAX_BYTES (audioMaxBytes) says otherwise', () => {
+  const audio = (o: TopologyOptions) => streamDefinitions(cat, o).find((d) => d.role === 'audio')!;
+  assert.equal(audio(TOPOLOGY).maxBytes, 512 * 1024 * 1024);
+  assert.equal(audio({ ...TOPOLOGY, audioMaxBytes: 2 * 1024 ** 3 }).maxBytes, 2 * 1024 ** 3);
+});

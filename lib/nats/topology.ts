@@ -134,12 +134,13 @@ export async function ensureTopology(bus: Bus, opts: TopologyOptions): Promise<B
 }
 
 export function topologyOptionsFrom(cfg: {
-  nats: { replicas: number; audioMaxAgeMs: number; outboxMaxAgeMs: number; conversationMaxAgeMs: number; jobMaxDeliver: number };
+  nats: { replicas: number; audioMaxAgeMs: number; audioMaxBytes: number; outboxMaxAgeMs: number; conversationMaxAgeMs: number; jobMaxDeliver: number };
   gateway: { sessionMaxMs: number; ephemeralKeyTtlMs: number };
 }): TopologyOptions {
   return {
     replicas: cfg.nats.replicas,
     audioMaxAgeMs: cfg.nats.audioMaxAgeMs,
+    audioMaxBytes: cfg.nats.audioMaxBytes,
     outboxMaxAgeMs: cfg.nats.outboxMaxAgeMs,
     conversationMaxAgeMs: cfg.nats.conversationMaxAgeMs,
     jobMaxDeliver: cfg.nats.jobMaxDeliver,
