@@ -8,6 +8,7 @@ import type { PubAckInfo } from './acking-publisher.ts';
 import { HEADER, type MessageKind } from '../../schemas/index.ts';
 import { CancelledError, TransportError, errorMessage } from '../errors.ts';
 import { injectTrace } from '../tracing.ts';
+import { abortableDelay } from '../delay.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -43,18 +44,6 @@ export function buildHeaders(kind: MessageKind | undefined, extra: Record<string
   return h;
 }
 
-/** Wait between retries; a cancel ends the wait at once. */
-function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 export const DEFAULT_RETRY_FOR_MS = 20_000;
 
@@ -72,7 +61,7 @@ export async function publishDurable(bus: Bus, subject: string, payload: Uint8Ar
       lastErr = err;
       const wait = Math.min(1_000, 50 * 2 ** attempt);
       if (Date.now() + wait >= deadline) break;
-      await backoff(wait, opts.signal);
+      await abortableDelay(wait, opts.signal); // a cancel ends the wait at once
     }
   }
   throw new TransportError(`publish to ${subject} failed for ${opts.retryForMs ?? DEFAULT_RETRY_FOR_MS} ms: ${errorMessage(lastErr)}`, lastErr);

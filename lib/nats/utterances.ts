@@ -5,6 +5,7 @@ import type { Bus } from './bus.ts';
 import { publishDurable, publishJson } from './publish.ts';
 import type { SttJob, TranscriptionSettings } from '../../schemas/index.ts';
 import { TransportError } from '../errors.ts';
+import { concatBytes } from '../audio/index.ts';
 
 export const UTTERANCE_CHUNK_BYTES = 256 * 1024;
 /** Utterances up to this size (5.4 s of 24 kHz PCM16; 350 KB as base64, within the jobs stream's 1 MiB messages) ride in their STT job. */
@@ -78,12 +79,5 @@ export async function readUtterance(bus: Bus, sessionId: string, itemId: string,
       return msg.data;
     }),
   );
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

@@ -3,7 +3,7 @@
 // so a replay after a takeover publishes nothing twice (JetStream drops the duplicate ids).
 import type { Bus } from '../../lib/nats/bus.ts';
 import { publishOutbox } from '../../lib/nats/outbox.ts';
-import { UTTERANCE_CHUNK_BYTES, storeUtterance } from '../../lib/nats/utterances.ts';
+import { storeUtterance, utteranceChunks } from '../../lib/nats/utterances.ts';
 import type { SessionVad, VadAction } from './session-vad.ts';
 
 /**
@@ -29,7 +29,7 @@ export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAct
       audioStartMs: action.audioStartMs,
       audioEndMs: action.audioEndMs,
       samples: audio.length / 2,
-      chunks: Math.ceil(audio.length / UTTERANCE_CHUNK_BYTES),
+      chunks: utteranceChunks(audio),
       clientEventId: action.clientEventId,
       source: action.source,
     },
@@ -43,7 +43,5 @@ export async function publishVadAction(bus: Bus, vad: SessionVad, action: VadAct
  */
 export async function storeTurn(bus: Bus, vad: SessionVad, action: Extract<VadAction, { type: 'commit' }>): Promise<void> {
   if (action.audio.length === 0) return;
-  await storeUtterance(bus, { sessionId: vad.sessionId, gatewayId: vad.gatewayId, tenantId: vad.tenantId, itemId: action.itemId, transcription: vad.transcription }, action.audio, {
-    chunks: Math.ceil(action.audio.length / UTTERANCE_CHUNK_BYTES),
-  });
+  await storeUtterance(bus, { sessionId: vad.sessionId, gatewayId: vad.gatewayId, tenantId: vad.tenantId, itemId: action.itemId, transcription: vad.transcription }, action.audio);
 }
