@@ -61,6 +61,8 @@ export interface ParleyConfig {
   readonly vad: {
     readonly modelPath: string | undefined;
     readonly maxBatch: number;
+    /** The rate Silero runs at: 16000 (default) or 8000 (~40% less inference per frame). */
+    readonly sampleRate: 16_000 | 8_000;
     readonly batchWindowMs: number;
     readonly batchAboveBusy: number;
     readonly maxUtteranceMs: number;
@@ -232,6 +234,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
     vad: {
       modelPath: opt(env, 'PARLEY_VAD_MODEL'),
       maxBatch: int(env, 'PARLEY_VAD_MAX_BATCH', 128, 1, 4096),
+      sampleRate: oneOf(env, 'PARLEY_VAD_SAMPLE_RATE', ['16000', '8000'] as const, '16000') === '8000' ? 8_000 : 16_000,
       batchWindowMs: int(env, 'PARLEY_VAD_BATCH_WINDOW_MS', 10, 0, 200),
       batchAboveBusy: int(env, 'PARLEY_VAD_BATCH_ABOVE_BUSY_PERCENT', 20, 0, 100) / 100,
       maxUtteranceMs: int(env, 'PARLEY_VAD_MAX_UTTERANCE_MS', 60_000, 1_000, 3_600_000),

@@ -38,7 +38,7 @@ function live(m: JsMsg): AudioMessage {
 export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine): Promise<Stage> {
   const { bus, config, log, buckets } = deps;
   const topology = topologyOptionsFrom(config);
-  const engine = engineOverride ?? (await createSileroEngine({ modelPath: config.vad.modelPath, maxBatch: config.vad.maxBatch }));
+  const engine = engineOverride ?? (await createSileroEngine({ modelPath: config.vad.modelPath, maxBatch: config.vad.maxBatch, sampleRate: config.vad.sampleRate }));
   const processor = new VadProcessor({
     bus,
     engine,

@@ -1,4 +1,4 @@
-// Everything the VAD owner holds for one session: the 24 kHz input buffer, the 24k->16k resampler,
+// Everything the VAD owner holds for one session: the 24 kHz input buffer, the resampler to the model's rate,
 // frames waiting for inference, the recurrent Silero state and the turn detector. It turns audio and
 // input-buffer control into actions (events to publish, utterances to commit) without doing I/O.
 import { Resampler } from '../../lib/audio/index.ts';
@@ -41,12 +41,12 @@ export class SessionVad {
   readonly vadState: VadStreamState;
   private readonly buffer: InputBuffer;
   // Silero only needs the speech band: the cheap 'analysis' filter (the bus audio stays untouched).
-  private readonly resampler = new Resampler(BUS_RATE, 16_000, { quality: 'analysis' });
+  private readonly resampler: Resampler;
   private carry = new Float32Array(2048);
   /** Frame buffers whose inference is done, for the next frames (a session holds only a few at once). */
   private readonly spareFrames: Float32Array[] = [];
   private carryLength = 0;
-  private next16k: number | undefined; // 16 kHz sample index of the next frame's first sample
+  private nextFrameSample: number | undefined; // index, at the model's rate, of the next frame's first sample
   private detector: TurnDetector | null;
   private turnDetection: TurnDetectionSettings = DEFAULT_TURN_DETECTION;
   private speechItemId: string | null = null;
@@ -63,6 +63,7 @@ export class SessionVad {
   ) {
     this.gatewayId = gatewayId;
     this.vadState = engine.newState();
+    this.resampler = new Resampler(BUS_RATE, engine.sampleRate, { quality: 'analysis' });
     this.buffer = new InputBuffer(samplesOf(limits.maxBufferMs));
     const params = detectorParams(this.turnDetection);
     this.detector = params ? new TurnDetector(params, (engine.frameSamples * 1000) / engine.sampleRate) : null;
@@ -85,8 +86,8 @@ export class SessionVad {
       done();
       return dropped;
     }
-    this.next16k ??= Math.round((offset * 16_000) / BUS_RATE);
-    // 16 kHz floats are resampled straight into one reusable buffer, and whole frames copied into
+    this.nextFrameSample ??= Math.round((offset * this.engine.sampleRate) / BUS_RATE);
+    // Floats at the model's rate are resampled straight into one reusable buffer, and whole frames copied into
     // recycled frame buffers: no allocation per message (thousands a second per VAD worker).
     const room = this.carryLength + this.resampler.maxOutputFor(pcm.length);
     if (room > this.carry.length) {
@@ -99,8 +100,8 @@ export class SessionVad {
     const whole = Math.floor(this.carryLength / n);
     if (whole === 0) done();
     for (let i = 0; i < whole; i++) {
-      const startMs = (this.next16k * 1000) / this.engine.sampleRate;
-      this.next16k += n;
+      const startMs = (this.nextFrameSample * 1000) / this.engine.sampleRate;
+      this.nextFrameSample += n;
       const frame = this.spareFrames.pop() ?? new Float32Array(n);
       frame.set(this.carry.subarray(i * n, (i + 1) * n));
       this.frames.push({ frame, startMs, done: i === whole - 1 ? done : noop });
@@ -217,7 +218,7 @@ export class SessionVad {
       this.detector = null;
       for (const f of this.frames.splice(0)) f.done();
       this.carryLength = 0;
-      this.next16k = undefined;
+      this.nextFrameSample = undefined;
       this.resampler.reset();
       return;
     }

@@ -1,11 +1,12 @@
 // The VAD stage's detection on real audio: espeak-ng speech with pauses must be found where it is
 // (within 100 ms at both ends), and silence or low noise must never be called speech. Runs the real
-// Silero v5 model through the same SessionVad the stage uses, fed in 40 ms appends.
+// Silero v5 model through the same SessionVad the stage uses, fed in 40 ms appends, at both of the
+// model's rates (PARLEY_VAD_SAMPLE_RATE): 8 kHz must detect as well as 16 kHz to be offered.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildUtteranceTrack, silence, whiteNoise } from '../../test/support/speech.ts';
 import { concatBytes } from '../../lib/audio/index.ts';
-import { createSileroEngine, type VadEngine } from './silero-engine.ts';
+import { createSileroEngine, SILERO_RATES, type VadEngine } from './silero-engine.ts';
 import { SessionVad, type VadAction } from './session-vad.ts';
 import type { OutboxEvent } from '../../schemas/index.ts';
 
@@ -36,10 +37,10 @@ async function runVad(engine: VadEngine, pcm: Uint8Array): Promise<VadAction[]> 
 
 const events = (actions: VadAction[]) => actions.filter((a): a is { type: 'event'; event: OutboxEvent } => a.type === 'event').map((a) => a.event);
 
-describe('VAD on real speech (Silero v5)', () => {
+for (const sampleRate of SILERO_RATES) describe(`VAD on real speech (Silero v5 at ${sampleRate} Hz)`, () => {
   let engine: VadEngine;
   before(async () => {
-    engine = await createSileroEngine({ maxBatch: 64 });
+    engine = await createSileroEngine({ maxBatch: 64, sampleRate });
   });
 
   it('finds each spoken segment of a recording with pauses within 100 ms', async () => {
@@ -110,7 +111,7 @@ describe('VAD on real speech (Silero v5)', () => {
     for (const f of frames) single.push((await engine.inferBatch([{ state: alone, frame: f }]))[0]!);
     // Three streams side by side: the same audio, silence, and the same audio again.
     const states = [engine.newState(), engine.newState(), engine.newState()];
-    const quiet = new Float32Array(512);
+    const quiet = new Float32Array(engine.frameSamples);
     const batched: number[] = [];
     for (const f of frames) {
       const probs = await engine.inferBatch([
