@@ -2,6 +2,7 @@
 //   node --import tsx lib/audio/bench-resample.ts
 // Streams 60 s of speech-like signal in 20 ms chunks (the gateway's frame size)
 // through one Resampler per run and reports x-realtime on one core, median of 5.
+// Then the VAD's own path: 'analysis' quality into floats (pushFloat32Into), to 16 and 8 kHz.
 
 import { Resampler, type ResampleQuality } from './resample.ts';
 
@@ -44,6 +45,16 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
+/** The VAD path: floats at the model's rate into one reused buffer, in 40 ms bus frames. */
+function runVadOnce(signal: Uint8Array, to: number): number {
+  const chunkBytes = ((FROM * 40) / 1000) * 2;
+  const r = new Resampler(FROM, to, { quality: 'analysis' });
+  const out = new Float32Array(4096);
+  const t0 = process.hrtime.bigint();
+  for (let off = 0; off < signal.length; off += chunkBytes) r.pushFloat32Into(signal.subarray(off, off + chunkBytes), out, 0);
+  return SECONDS / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
 const signal = makeSignal();
 for (const quality of ['good', 'fast'] as const) {
   runOnce(signal, quality); // warm-up so the JIT has optimised the inner loop
@@ -52,4 +63,9 @@ for (const quality of ['good', 'fast'] as const) {
     `resample ${FROM}->${TO} quality=${quality}: median ${median(runs).toFixed(0)}x realtime ` +
       `(runs: ${runs.map((x) => x.toFixed(0)).join(', ')}; ${CHUNK_MS} ms chunks, one core)`,
   );
+}
+for (const to of [16_000, 8_000]) {
+  runVadOnce(signal, to);
+  const runs = Array.from({ length: RUNS }, () => runVadOnce(signal, to));
+  console.log(`VAD path ${FROM}->${to} quality=analysis, floats: median ${median(runs).toFixed(0)}x realtime (runs: ${runs.map((x) => x.toFixed(0)).join(', ')}; 40 ms frames, one core)`);
 }
