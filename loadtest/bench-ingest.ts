@@ -78,7 +78,9 @@ process.stdout.write(`\nThrough one gateway process: 20 ms appends at real-time 
 process.stdout.write('sessions  connected  appends/s  frames/s published  audio published  publish mean  gateway CPU  failures  client timer late max\n');
 for (const sessions of levels) {
   const port = await freePort();
-  const gw: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'ops/cli.ts', 'gateway'], {
+  // BENCH_GATEWAY_NODE_ARGS profiles the gateway, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const gw: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'ops/cli.ts', 'gateway'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NATS_URL: nats.url, PARLEY_API_KEYS: `${KEY}:bench`, PARLEY_PORT: String(port), PARLEY_TLS_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_DATA_DIR: path.join(dir, `gw-${sessions}`), PARLEY_INSTANCE_ID: `ingest-gw-${sessions}`, PARLEY_ADMISSION_PER_SECOND: '5000', PARLEY_AUDIO_MAX_BYTES: String(audioMaxBytes), PARLEY_RATE_LIMIT_SESSIONS_PER_MINUTE: String(Math.max(600, levels.reduce((a, b) => a + b, 0) * 2)), PARLEY_LOG_LEVEL: 'info' },
@@ -120,8 +122,10 @@ for (const sessions of levels) {
   process.stdout.write(
     `${String(sessions).padStart(8)}  ${String(connected.reduce((a, b) => a + b, 0)).padStart(9)}  ${(sent / seconds).toFixed(0).padStart(9)}  ${(frames / elapsed).toFixed(0).padStart(18)}  ${`${((audioPublished * 100) / audioSent).toFixed(1)}% of sent`.padStart(15)}  ${(pubMean * 1000).toFixed(2).padStart(9)} ms  ${`${(cpu * 100).toFixed(0)}%`.padStart(11)}  ${String(fails).padStart(8)}  ${lateMax.toFixed(0).padStart(9)} ms\n`,
   );
-  gw.kill('SIGKILL');
+  // SIGTERM when profiling, so the profile is written; the gateway's drain would wait, so SIGKILL after a while.
+  gw.kill(nodeArgs.length ? 'SIGTERM' : 'SIGKILL');
   for (const c of clients) c.kill('SIGKILL');
+  if (nodeArgs.length) await new Promise<void>((r) => (gw.exitCode !== null ? r() : gw.once('exit', () => r())));
 }
 await nats.stop();
 await rm(dir, { recursive: true, force: true });
