@@ -103,8 +103,9 @@ function appendAudio(session: RealtimeSession, raw: Record<string, unknown>, cli
       session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': pcm16 audio must have an even number of bytes.", 'audio'), clientEventId);
       return;
     }
-    // Copy: the bus keeps this buffer while the publish is in flight.
-    pcm = new Uint8Array(bytes);
+    // No copy needed: Buffer.from(base64) made this buffer (a slice of Node's pool is never handed
+    // out again while referenced), and nothing else writes to it while the bus holds it.
+    pcm = bytes;
   } else {
     pcm = session.decodeG711(format === 'audio/pcmu' ? 'ulaw' : 'alaw', bytes);
   }

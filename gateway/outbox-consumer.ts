@@ -41,8 +41,13 @@ export class OutboxConsumer {
     this.probe = startConsumerProbe({
       bus: this.bus,
       subject: this.bus.cat.subjects.outbox(this.gatewayId, PROBE_SESSION),
-      everyMs: 2_000,
-      staleMs: 6_000,
+      // A silent consumer holds back every session of this gateway, and a rebuild during a NATS
+      // leader election can come back silent again: each round costs staleMs (cluster test: the
+      // first event after a meta-leader crash came 6.5, 12.3 and 23.2 s later at 2 s / 6 s). A rebuild
+      // is cheap (an ordered consumer from the last sequence seen), so the outbox is probed tighter
+      // than the VAD partitions, whose rebuild replays audio.
+      everyMs: 1_000,
+      staleMs: 3_000,
       onStall: () => {
         this.log.warn({ lastSeq: this.lastSeq }, 'outbox consumer delivers nothing (probe lost), rebuilding');
         this.messages?.stop();
