@@ -6,8 +6,7 @@
 //                   (bounded by the STT consumer's ack_wait)
 //   restore       — SIGKILL a session's gateway -> the client, reconnecting to another gateway
 //                   with ?session_id=, has session.created (config + conversation restored)
-// Usage: node --import tsx loadtest/bench-failover.ts [--runs 10]
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +20,7 @@ import { startTestPlatform, TEST_KEY } from '../test/support/platform.ts';
 import { startRole, type RoleProcess } from '../test/support/processes.ts';
 import { startFakeOpenAI } from '../test/support/fake-openai.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
+const { values } = benchArgs('Usage: node --import tsx loadtest/bench-failover.ts [--runs 10]', { options: { runs: { type: 'string', default: '10' } } });
 const runs = Number(values.runs);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,17 +2,16 @@
 // cost, against a bare uWebSockets.js server and a plain `ws` server holding the same number of
 // connections, measured in the same run. Parley sessions are real: authenticated, session.created
 // sent, session state in KV, heartbeats, the input-audio config on the bus.
-// Usage: node --import tsx loadtest/bench-idle.ts [--sessions 50000] [--gateways 3] [--rate 1500]
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.ts';
 import { startNatsServer } from '../ops/nats-server.ts';
 import { freePort } from '../lib/free-port.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs('Usage: node --import tsx loadtest/bench-idle.ts [--sessions 50000] [--gateways 3] [--rate 1500]', {
   options: {
     sessions: { type: 'string', default: '50000' },
     gateways: { type: 'string', default: '3' },

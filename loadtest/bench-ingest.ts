@@ -3,19 +3,18 @@
 // same run. Then through one gateway process: S sessions each appending 20 ms of audio every 20 ms
 // (50 appends/s per session) for T seconds; the gateway must publish all of it (coalesced into
 // 40 ms frames) without falling behind. Reports the ceiling reached.
-// Usage: node --import tsx loadtest/bench-ingest.ts [--sessions 250,500,1000] [--seconds 20]
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.ts';
 import { connect, headers } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AckingPublisher } from '../lib/nats/acking-publisher.ts';
 import { startNatsServer } from '../ops/nats-server.ts';
 import { freePort } from '../lib/free-port.ts';
 
-const { values } = parseArgs({ options: { sessions: { type: 'string', default: '250,500,1000' }, seconds: { type: 'string', default: '20' }, clients: { type: 'string', default: '4' } } });
+const { values } = benchArgs('Usage: node --import tsx loadtest/bench-ingest.ts [--sessions 250,500,1000] [--seconds 20]', { options: { sessions: { type: 'string', default: '250,500,1000' }, seconds: { type: 'string', default: '20' }, clients: { type: 'string', default: '4' } } });
 const levels = values.sessions.split(',').map(Number);
 const seconds = Number(values.seconds);
 const clientProcs = Number(values.clients);

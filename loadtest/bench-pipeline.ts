@@ -9,16 +9,15 @@
 // Each level runs --runs times (3), levels interleaved; the summary is the median per level with
 // the range, the lightest level as the baseline, and the verdict for each target.
 // First it measures the floor: one bus round trip on this host (see busRoundTripFloor).
-// Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3]
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.ts';
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../ops/nats-server.ts';
 import { runLoadtest } from './run.ts';
 
-const { values } = parseArgs({ options: { sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
+const { values } = benchArgs('Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3]', { options: { sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
 const levels = values.sessions.split(',').map(Number);
 
 /** Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket; Infinity past the top bucket). */

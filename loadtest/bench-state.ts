@@ -9,11 +9,10 @@
 // client path (AckingPublisher) to a plain core-NATS responder answering with a PubAck-shaped reply,
 // at the same rate, through the same harness: one bus round trip on this host with no JetStream
 // behind it, jitter included.
-// Usage: node --import tsx loadtest/bench-state.ts [--ops 20000] [--concurrency 64] [--keys 1000] [--rates 2000,10000,20000]
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.ts';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { createRootLogger } from '../lib/logger.ts';
 import { connectBus } from '../lib/nats/bus.ts';
@@ -24,7 +23,7 @@ import { createCatalogue } from '../subjects/index.ts';
 import { startNatsServer } from '../ops/nats-server.ts';
 import { defaultSession } from '../gateway/session-config.ts';
 
-const { values } = parseArgs({ options: { ops: { type: 'string', default: '20000' }, concurrency: { type: 'string', default: '64' }, keys: { type: 'string', default: '1000' }, runs: { type: 'string', default: '5' }, rates: { type: 'string', default: '2000,10000,20000' } } });
+const { values } = benchArgs('Usage: node --import tsx loadtest/bench-state.ts [--ops 20000] [--concurrency 64] [--keys 1000] [--rates 2000,10000,20000]', { options: { ops: { type: 'string', default: '20000' }, concurrency: { type: 'string', default: '64' }, keys: { type: 'string', default: '1000' }, runs: { type: 'string', default: '5' }, rates: { type: 'string', default: '2000,10000,20000' } } });
 const rates = values.rates.split(',').map(Number).filter((r) => r > 0);
 const ops = Number(values.ops);
 const concurrency = Number(values.concurrency);

@@ -6,10 +6,9 @@
 // by the wall clock.
 // Inputs: digital zeros and real speech (the loadtest's espeak-ng corpus, resampled to 16 kHz).
 // Last, the same speech at 8 kHz (PARLEY_VAD_SAMPLE_RATE=8000) against 16 kHz, batched, interleaved.
-// Usage: node --import tsx loadtest/bench-vad.ts [--runs 5] [--batches 8,32,128,256] [--chunks 4096]
 import os from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.ts';
 import { pcm16ToFloat32, resamplePcm16 } from '../lib/audio/index.ts';
 import { createSileroEngine, type SileroRate, type VadEngine, type VadStreamState } from '../stages/vad/silero-engine.ts';
 import { loadCorpus } from './corpus.ts';
@@ -20,7 +19,7 @@ const TARGET_RATIO = 3;
 const TARGET_STREAMS_PER_CORE = 200;
 const TARGET_BATCH = 128; // PARLEY_VAD_MAX_BATCH default
 
-const { values } = parseArgs({
+const { values } = benchArgs('Usage: node --import tsx loadtest/bench-vad.ts [--runs 5] [--batches 8,32,128,256] [--chunks 4096]', {
   options: { runs: { type: 'string', default: '5' }, batches: { type: 'string', default: '8,32,128,256' }, chunks: { type: 'string', default: '4096' } },
 });
 const runs = Number(values.runs);

@@ -5,13 +5,12 @@
 //   stt = speech_stopped -> input_audio_transcription.completed
 //   llm = transcription completed -> first response transcript delta
 //   tts = first transcript delta -> first response audio delta
-// Usage: node --import tsx loadtest/turn-latency.ts [--turns 10] [--silence-ms 500]
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.ts';
 import { startTestPlatform, TEST_KEY } from '../test/support/platform.ts';
 import { connectRealtime } from '../test/support/realtime-client.ts';
 import { silence, synthesizeSpeech, voicedRange } from '../test/support/speech.ts';
 
-const { values } = parseArgs({ options: { turns: { type: 'string', default: '10' }, 'silence-ms': { type: 'string', default: '500' } } });
+const { values } = benchArgs('Usage: node --import tsx loadtest/turn-latency.ts [--turns 10] [--silence-ms 500]', { options: { turns: { type: 'string', default: '10' }, 'silence-ms': { type: 'string', default: '500' } } });
 const turns = Number(values.turns);
 const silenceMs = Number(values['silence-ms']);
 
