@@ -35,7 +35,15 @@ const nats = await startNatsServer({ storeDir: dir });
 const log = createRootLogger({ level: 'silent' });
 const bus = await connectBus({ url: nats.url, name: 'bench-state', catalogue: createCatalogue({ prefix: 'bench', partitions: 16 }), log });
 
-async function measure(name: string, op: (i: number) => Promise<unknown>): Promise<{ name: string; p50: number; p99: number; max: number; rate: number }> {
+/** p50, p99 and max of the latencies, and the operations per second achieved since `started`. */
+function summarize(name: string, lat: number[], started: number): { name: string; p50: number; p99: number; max: number; rate: number } {
+  const rate = lat.length / ((performance.now() - started) / 1000);
+  lat.sort((a, b) => a - b);
+  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]!;
+  return { name, p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1]!, rate };
+}
+
+async function measure(name: string, op: (i: number) => Promise<unknown>): Promise<ReturnType<typeof summarize>> {
   const lat: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -48,14 +56,11 @@ async function measure(name: string, op: (i: number) => Promise<unknown>): Promi
       }
     }),
   );
-  const rate = ops / ((performance.now() - started) / 1000);
-  lat.sort((a, b) => a - b);
-  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]!;
-  return { name, p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1]!, rate };
+  return summarize(name, lat, started);
 }
 
 /** Open loop: operation i is due at start + i / rate; its latency runs from then, not from when it was sent. */
-async function measureOpenLoop(name: string, rate: number, op: (i: number) => Promise<unknown>): Promise<{ name: string; p50: number; p99: number; max: number; rate: number }> {
+async function measureOpenLoop(name: string, rate: number, op: (i: number) => Promise<unknown>): Promise<ReturnType<typeof summarize>> {
   const lat: number[] = [];
   const count = Math.min(ops, Math.max(2_000, rate * 3));
   const inflight = new Set<Promise<void>>();
@@ -80,10 +85,7 @@ async function measureOpenLoop(name: string, rate: number, op: (i: number) => Pr
     if (inflight.size >= 10_000) await Promise.race(inflight);
   }
   await Promise.all(inflight);
-  const achieved = count / ((performance.now() - started) / 1000);
-  lat.sort((a, b) => a - b);
-  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))]!;
-  return { name, p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1]!, rate: achieved };
+  return summarize(name, lat, started);
 }
 
 const responder = await connect({ servers: nats.url, name: 'bench-state-floor' });
@@ -93,6 +95,7 @@ await responder.flush();
 
 const limiter = new RateLimiter(bus, 1, log);
 await limiter.check('responses', 'warmup', 1_000_000);
+const rateCheck = (i: number) => limiter.check('responses', `k${i % keys}`, 1_000_000);
 const casKv = await openBucket(bus, { role: 'sessions', name: 'bench_cas', description: 'bench: CAS counters', ttlMs: 60_000, storage: 'memory', replicas: 1, history: 1 });
 const sessionsKv = await openBucket(bus, { role: 'sessions', name: 'bench_sessions', description: 'bench: session records', ttlMs: 600_000, storage: 'file', replicas: 1, history: 1 });
 const store = new SessionStore(sessionsKv);
@@ -121,12 +124,12 @@ for (let run = 0; run < runs; run++) {
     ...(await rates.reduce<Promise<Row[]>>(
       async (acc, rate) => [
         ...(await acc),
-        await measureOpenLoop(`rate-limit check, open loop at ${rate}/s`, rate, (i) => limiter.check('responses', `k${i % keys}`, 1_000_000)),
+        await measureOpenLoop(`rate-limit check, open loop at ${rate}/s`, rate, rateCheck),
         await measureOpenLoop(`  floor: core NATS round trip at ${rate}/s`, rate, () => bus.publisher.publish('bench.floor', new Uint8Array(0), natsHeaders())),
       ],
       Promise.resolve([]),
     )),
-    await measure('rate-limit check (JetStream window)', (i) => limiter.check('responses', `k${i % keys}`, 1_000_000)),
+    await measure('rate-limit check (JetStream window)', rateCheck),
     await measure('rate-limit check, baseline: KV CAS counter', (i) => casCheck(`k${i % keys}`, 1_000_000)),
     await measure('session-state write (KV create / CAS update, ~1.5 KB)', async (i) => {
       const id = `sess_bench${i % keys}`;
