@@ -66,6 +66,8 @@ export interface ParleyConfig {
     readonly batchWindowMs: number;
     readonly batchAboveBusy: number;
     readonly maxUtteranceMs: number;
+    /** Frames quieter than this (RMS, dBFS) are silence without inference (-140: digital silence only). */
+    readonly silenceFloorDbfs: number;
   };
   readonly stt: {
     readonly engine: SttEngineName;
@@ -238,6 +240,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       batchWindowMs: int(env, 'PARLEY_VAD_BATCH_WINDOW_MS', 10, 0, 200),
       batchAboveBusy: int(env, 'PARLEY_VAD_BATCH_ABOVE_BUSY_PERCENT', 20, 0, 100) / 100,
       maxUtteranceMs: int(env, 'PARLEY_VAD_MAX_UTTERANCE_MS', 60_000, 1_000, 3_600_000),
+      silenceFloorDbfs: int(env, 'PARLEY_VAD_SILENCE_FLOOR_DBFS', -60, -140, -20),
     },
     stt: {
       engine: oneOf(env, 'PARLEY_STT_ENGINE', ['pocketsphinx', 'openai', 'null'] as const, 'pocketsphinx'),

@@ -46,6 +46,7 @@ export const metrics = {
   audioPublishFailures: new Counter({ name: 'parley_audio_publish_failures_total', help: 'Input audio frame publishes that failed after retries', registers: [registry] }),
   audioPublishSeconds: new Histogram({ name: 'parley_audio_publish_seconds', help: 'PubAck latency of input audio frames', buckets: FAST_BUCKETS, registers: [registry] }),
   vadBatchSize: new Histogram({ name: 'parley_vad_batch_size', help: 'Silero chunks per batched inference', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] }),
+  vadFrames: new Counter({ name: 'parley_vad_frames_total', help: 'VAD frames decided, by how: inferred (Silero) or silent (below PARLEY_VAD_SILENCE_FLOOR_DBFS, no inference)', labelNames: ['result'] as const, registers: [registry] }),
   vadInferenceSeconds: new Histogram({ name: 'parley_vad_inference_seconds', help: 'Silero batched inference time', buckets: FAST_BUCKETS, registers: [registry] }),
   vadLagSeconds: new Histogram({
     name: 'parley_vad_lag_seconds',

@@ -71,6 +71,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
     }
   }
   const conn = nc;
+  coalesceWrites(conn);
   void watchStatus(conn, opts.log);
   // JetStream needs a meta leader; a cluster at cold start answers "temporarily unavailable".
   let jsm: JetStreamManager | undefined;
@@ -102,6 +103,29 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       publisher.close();
       await conn.drain().catch(() => conn.close());
     },
+  };
+}
+
+/**
+ * nats.js writes its outbound buffer on a microtask after the first command of a burst. JetStream
+ * consumers hand each message to its handler through a promise of its own, so that microtask runs
+ * between two messages: one socket write per ack or publish (thousands a second on a VAD worker or
+ * a gateway). Deferring the flush to setImmediate sends everything one turn of the event loop
+ * produced in one write; order is unchanged (one buffer), and a write waits at most until the end
+ * of the current turn. A client without this internal keeps its own behaviour.
+ */
+function coalesceWrites(nc: NatsConnection): void {
+  const protocol = (nc as unknown as { protocol?: { flushPending?: () => void } }).protocol;
+  if (typeof protocol?.flushPending !== 'function') return;
+  const flushNow = protocol.flushPending.bind(protocol);
+  let scheduled = false;
+  protocol.flushPending = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      flushNow();
+    });
   };
 }
 

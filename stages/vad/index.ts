@@ -46,6 +46,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
     sessions: new SessionStore(buckets.sessions),
     maxBufferMs: config.gateway.inputBufferMaxMs,
     maxUtteranceMs: config.vad.maxUtteranceMs,
+    silenceFloorDbfs: config.vad.silenceFloorDbfs,
     batchWindowMs: config.vad.batchWindowMs,
     batchAboveBusy: config.vad.batchAboveBusy,
   });

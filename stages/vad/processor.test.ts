@@ -9,6 +9,7 @@ import { buildHeaders, encodeJson } from '../../lib/nats/publish.ts';
 import { ensureTopology, type Buckets } from '../../lib/nats/topology.ts';
 import { createRootLogger } from '../../lib/logger.ts';
 import { SessionStore } from '../../lib/session-store.ts';
+import { whiteNoise } from '../../test/support/speech.ts';
 import { DEFAULT_SERVER_VAD, HEADER, type InputControl } from '../../schemas/index.ts';
 import { createSileroEngine, type VadEngine } from './silero-engine.ts';
 import { VadProcessor, type AudioMessage } from './processor.ts';
@@ -49,16 +50,18 @@ function message(session: string, seq: number, kind: 'audio' | 'control', data: 
 }
 
 const config: InputControl = { op: 'config', tenantId: 't', transcription: null, turnDetection: { ...DEFAULT_SERVER_VAD } };
-const SILENCE_40MS = new Uint8Array(24 * 40 * 2);
+// Quiet room noise: above the silence floor, so every frame goes through Silero (and is no speech).
+const QUIET_40MS = whiteNoise(40, -50);
+const options = { log, maxBufferMs: 10_000, maxUtteranceMs: 60_000, silenceFloorDbfs: -60 };
 
 test('frames that arrive within the batch window share one inference; every message acked once', async () => {
   const sizes: number[] = [];
   const acks = new Map<string, number>();
-  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 200, batchAboveBusy: 0 });
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), ...options, sessions: new SessionStore(buckets.sessions), batchWindowMs: 200, batchAboveBusy: 0 });
   const wave = (from: number) =>
     Array.from({ length: 10 }, (_, i) => `s${from + i}`).forEach((s) => {
       processor.enqueue(message(s, 0, 'control', encodeJson(config), 0, acks));
-      processor.enqueue(message(s, 1, 'audio', SILENCE_40MS, 0, acks));
+      processor.enqueue(message(s, 1, 'audio', QUIET_40MS, 0, acks));
     });
   wave(0); // nothing ran for a window: inference starts at once
   await new Promise((r) => setTimeout(r, 5));
@@ -77,11 +80,11 @@ test('a lightly loaded worker does not wait for the window: each arrival is infe
   const sizes: number[] = [];
   const acks = new Map<string, number>();
   // Inference here is a few ms a second, far below the 20% at which batching starts.
-  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 200, batchAboveBusy: 0.2 });
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), ...options, sessions: new SessionStore(buckets.sessions), batchWindowMs: 200, batchAboveBusy: 0.2 });
   for (const wave of [0, 10, 20]) {
     Array.from({ length: 10 }, (_, i) => `l${wave + i}`).forEach((s) => {
       processor.enqueue(message(s, 0, 'control', encodeJson(config), 0, acks));
-      processor.enqueue(message(s, 1, 'audio', SILENCE_40MS, 0, acks));
+      processor.enqueue(message(s, 1, 'audio', QUIET_40MS, 0, acks));
     });
     await new Promise((r) => setTimeout(r, 30));
   }
@@ -94,11 +97,32 @@ test('a lightly loaded worker does not wait for the window: each arrival is infe
 test('a session with several frames queued gives one per round, in order', async () => {
   const sizes: number[] = [];
   const acks = new Map<string, number>();
-  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), log, sessions: new SessionStore(buckets.sessions), maxBufferMs: 10_000, maxUtteranceMs: 60_000, batchWindowMs: 0, batchAboveBusy: 0 });
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), ...options, sessions: new SessionStore(buckets.sessions), batchWindowMs: 0, batchAboveBusy: 0 });
   processor.enqueue(message('solo', 0, 'control', encodeJson(config), 0, acks));
-  processor.enqueue(message('solo', 1, 'audio', new Uint8Array(24 * 200 * 2), 0, acks)); // 200 ms: six frames
+  processor.enqueue(message('solo', 1, 'audio', whiteNoise(200, -50), 0, acks)); // 200 ms: six frames
   await processor.idle();
   processor.close();
   assert.deepEqual(sizes, [1, 1, 1, 1, 1, 1]);
   assert.equal(acks.get('solo:1'), 1, 'the message is acked once its last frame is done');
+});
+
+test('frames below the silence floor are decided without inference, in order, and every message is acked', async () => {
+  const sizes: number[] = [];
+  const acks = new Map<string, number>();
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), ...options, sessions: new SessionStore(buckets.sessions), batchWindowMs: 0, batchAboveBusy: 0 });
+  const silent = new Uint8Array(24 * 40 * 2);
+  for (let i = 0; i < 10; i++) {
+    processor.enqueue(message(`q${i}`, 0, 'control', encodeJson(config), 0, acks));
+    processor.enqueue(message(`q${i}`, 1, 'audio', silent, 0, acks));
+  }
+  // One session goes from digital silence to quiet noise: only the noise frames are inferred.
+  processor.enqueue(message('mixed', 0, 'control', encodeJson(config), 0, acks));
+  processor.enqueue(message('mixed', 1, 'audio', new Uint8Array(24 * 200 * 2), 0, acks));
+  processor.enqueue(message('mixed', 2, 'audio', whiteNoise(200, -50), 24 * 200, acks));
+  await processor.idle();
+  processor.close();
+  // 400 ms = 12 whole frames at 16 kHz: 6 silent, then 6 holding noise (the 7th straddles the edge).
+  assert.deepEqual(sizes, [1, 1, 1, 1, 1, 1]);
+  assert.equal(acks.size, 23);
+  assert.ok([...acks.values()].every((n) => n === 1), 'each message acked exactly once');
 });

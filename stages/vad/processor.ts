@@ -18,7 +18,7 @@ import { errorMessage } from '../../lib/errors.ts';
 import type { SessionStore } from '../../lib/session-store.ts';
 import { HEADER, validators } from '../../schemas/index.ts';
 import { partitionOf } from '../../subjects/index.ts';
-import { SessionVad, type VadAction } from './session-vad.ts';
+import { SessionVad, type PendingFrame, type VadAction } from './session-vad.ts';
 import type { VadEngine } from './silero-engine.ts';
 import { publishVadAction, storeTurn } from './publish-actions.ts';
 
@@ -57,6 +57,7 @@ export interface VadProcessorOptions {
   readonly sessions: SessionStore;
   readonly maxBufferMs: number;
   readonly maxUtteranceMs: number;
+  readonly silenceFloorDbfs: number;
   /** Least time between the starts of two inference rounds (0: a round as soon as a frame waits). */
   readonly batchWindowMs: number;
   /** Share of the last second spent in inference above which the window applies (0: always). */
@@ -126,7 +127,7 @@ export class VadProcessor {
 
   private newSlot(sid: string, gw: string, partition: number, first: AudioMessage): SessionSlot {
     const slot: SessionSlot = {
-      vad: new SessionVad(sid, gw, this.o.engine, { maxBufferMs: this.o.maxBufferMs, maxUtteranceMs: this.o.maxUtteranceMs }),
+      vad: new SessionVad(sid, gw, this.o.engine, { maxBufferMs: this.o.maxBufferMs, maxUtteranceMs: this.o.maxUtteranceMs, silenceFloorDbfs: this.o.silenceFloorDbfs }),
       partition,
       inbox: [],
       chain: Promise.resolve(),
@@ -209,10 +210,17 @@ export class VadProcessor {
   }
 
   private async round(): Promise<void> {
-    const batch: Array<{ slot: SessionSlot; frame: SessionVad['frames'][number] }> = [];
+    const batch: Array<{ slot: SessionSlot; frame: PendingFrame }> = [];
     for (const slot of this.ready) {
       this.admit(slot);
-      const frame = slot.vad.frames[0];
+      let frame = slot.vad.frames[0];
+      // Silent frames need no inference: decided at once, in order, so they never wait for a round.
+      // Bounded: each pass consumes a frame, and admit() takes at most the messages already in the inbox.
+      while (frame?.silent) {
+        this.applyFrame(slot, frame, 0);
+        this.admit(slot);
+        frame = slot.vad.frames[0];
+      }
       if (frame) batch.push({ slot, frame });
       else this.ready.delete(slot); // nothing left, or waiting for its config (loadConfig re-adds it)
     }
@@ -236,13 +244,18 @@ export class VadProcessor {
       this.busyMs = 0;
       this.busySince = ended;
     }
-    batch.forEach(({ slot, frame }, i) => {
-      slot.vad.frames.shift();
-      this.run(slot, slot.vad.applyProbability(probs[i]!, frame));
-      frame.done();
-      slot.vad.recycle(frame);
-      this.release(slot);
-    });
+    batch.forEach(({ slot, frame }, i) => this.applyFrame(slot, frame, probs[i]!));
+    metrics.vadFrames.inc({ result: 'inferred' }, batch.length);
+  }
+
+  /** Decide a session's oldest frame: its actions run, its message may be acked, its buffer reused. */
+  private applyFrame(slot: SessionSlot, frame: PendingFrame, prob: number): void {
+    slot.vad.frames.shift();
+    if (frame.silent) metrics.vadFrames.inc({ result: 'silent' });
+    this.run(slot, slot.vad.applyProbability(prob, frame));
+    frame.done();
+    slot.vad.recycle(frame);
+    this.release(slot);
   }
 
   /** Move messages from the inbox into the session while no frame of an earlier message waits. */

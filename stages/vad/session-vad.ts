@@ -29,6 +29,8 @@ export type VadAction =
 export interface PendingFrame {
   readonly frame: Float32Array;
   readonly startMs: number;
+  /** Quieter than the silence floor: taken as silence (probability 0) without inference. */
+  readonly silent: boolean;
   /** Called once the frame is processed; lets the owner ack the message it came from. */
   readonly done: () => void;
 }
@@ -36,9 +38,20 @@ export interface PendingFrame {
 const msOf = (samples: number) => Math.round((samples * 1000) / BUS_RATE);
 const samplesOf = (ms: number) => Math.round((ms * BUS_RATE) / 1000);
 
+export interface SessionVadLimits {
+  readonly maxBufferMs: number;
+  readonly maxUtteranceMs: number;
+  /** Frames whose RMS level is below this (dBFS) skip inference: no speech can be found there. */
+  readonly silenceFloorDbfs: number;
+}
+
 export class SessionVad {
   readonly frames: PendingFrame[] = [];
-  readonly vadState: VadStreamState;
+  /** Replaced by a fresh state when a silent frame ends whatever the stream was doing. */
+  vadState: VadStreamState;
+  private stateFresh = true;
+  /** Mean square (of floats in [-1, 1)) under which a frame is silent. */
+  private readonly silentPower: number;
   private readonly buffer: InputBuffer;
   // Silero only needs the speech band: the cheap 'analysis' filter (the bus audio stays untouched).
   private readonly resampler: Resampler;
@@ -59,10 +72,11 @@ export class SessionVad {
     readonly sessionId: string,
     gatewayId: string,
     private readonly engine: VadEngine,
-    private readonly limits: { maxBufferMs: number; maxUtteranceMs: number },
+    private readonly limits: SessionVadLimits,
   ) {
     this.gatewayId = gatewayId;
     this.vadState = engine.newState();
+    this.silentPower = 10 ** (limits.silenceFloorDbfs / 10);
     this.resampler = new Resampler(BUS_RATE, engine.sampleRate, { quality: 'analysis' });
     this.buffer = new InputBuffer(samplesOf(limits.maxBufferMs));
     const params = detectorParams(this.turnDetection);
@@ -104,7 +118,7 @@ export class SessionVad {
       this.nextFrameSample += n;
       const frame = this.spareFrames.pop() ?? new Float32Array(n);
       frame.set(this.carry.subarray(i * n, (i + 1) * n));
-      this.frames.push({ frame, startMs, done: i === whole - 1 ? done : noop });
+      this.frames.push({ frame, startMs, silent: meanSquare(frame) < this.silentPower, done: i === whole - 1 ? done : noop });
     }
     this.carry.copyWithin(0, whole * n, this.carryLength);
     this.carryLength -= whole * n;
@@ -116,10 +130,16 @@ export class SessionVad {
     if (this.spareFrames.length < 4) this.spareFrames.push(frame.frame);
   }
 
-  /** Apply the speech probability of the oldest queued frame. */
+  /** Apply the speech probability of the oldest queued frame (a silent frame's is 0: pass 0). */
   applyProbability(prob: number, frame: PendingFrame): VadAction[] {
     const detector = this.detector;
     if (!detector) return [];
+    if (!frame.silent) this.stateFresh = false;
+    else if (!this.stateFresh) {
+      // The model did not hear the silence: after it, the stream starts afresh, as Silero's own streams do.
+      this.vadState = this.engine.newState();
+      this.stateFresh = true;
+    }
     const frameMs = (this.engine.frameSamples * 1000) / this.engine.sampleRate;
     const floorMs = msOf(this.buffer.startSample);
     const ev = detector.push(prob, frame.startMs, floorMs);
@@ -228,3 +248,9 @@ export class SessionVad {
 }
 
 function noop(): void {}
+
+function meanSquare(frame: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < frame.length; i++) sum += frame[i]! * frame[i]!;
+  return sum / frame.length;
+}

@@ -14,8 +14,12 @@ const PREFIX_MS = 300;
 const SILENCE_MS = 500;
 const TOLERANCE_MS = 100;
 
-async function runVad(engine: VadEngine, pcm: Uint8Array): Promise<VadAction[]> {
-  const vad = new SessionVad('sess_test', 'gw', engine, { maxBufferMs: 120_000, maxUtteranceMs: 60_000 });
+/** Frames that went through Silero in the last runVad (silent ones below the floor do not). */
+let inferred = 0;
+
+async function runVad(engine: VadEngine, pcm: Uint8Array, silenceFloorDbfs = -60): Promise<VadAction[]> {
+  const vad = new SessionVad('sess_test', 'gw', engine, { maxBufferMs: 120_000, maxUtteranceMs: 60_000, silenceFloorDbfs });
+  inferred = 0;
   vad.applyControl({
     op: 'config',
     tenantId: 't',
@@ -28,8 +32,9 @@ async function runVad(engine: VadEngine, pcm: Uint8Array): Promise<VadAction[]> 
     vad.appendAudio(pcm.subarray(at, Math.min(pcm.length, at + chunk)), at / 2, () => undefined);
     while (vad.frames.length) {
       const frame = vad.frames.shift()!;
-      const [prob] = await engine.inferBatch([{ state: vad.vadState, frame: frame.frame }]);
-      actions.push(...vad.applyProbability(prob!, frame));
+      const prob = frame.silent ? 0 : (await engine.inferBatch([{ state: vad.vadState, frame: frame.frame }]))[0]!;
+      if (!frame.silent) inferred++;
+      actions.push(...vad.applyProbability(prob, frame));
     }
   }
   return actions;
@@ -76,8 +81,28 @@ for (const sampleRate of SILERO_RATES) describe(`VAD on real speech (Silero v5 a
     }
   });
 
-  it('calls nothing speech in 5 s of digital silence', async () => {
+  it('calls nothing speech in 5 s of digital silence, without running the model', async () => {
     assert.deepEqual(events(await runVad(engine, silence(5_000))), []);
+    assert.equal(inferred, 0);
+  });
+
+  it('finds the same turns with and without the silence floor, and infers only the sound', async () => {
+    // Digital silence between the utterances (as a noise-suppressed microphone sends): the floor skips it.
+    const track = await buildUtteranceTrack([{ silenceMs: 800 }, { text: 'Please call me back tomorrow.' }, { silenceMs: 1_200 }, { text: 'And bring the blue folder.' }, { silenceMs: 1_000 }]);
+    const gated = events(await runVad(engine, track.pcm16, -60));
+    const gatedInferred = inferred;
+    const all = events(await runVad(engine, track.pcm16, -Infinity)); // no floor: every frame inferred
+    const everyFrame = inferred;
+    assert.equal(gated.length, 4, JSON.stringify(gated));
+    assert.equal(gated.length, all.length, `${JSON.stringify(gated)} vs ${JSON.stringify(all)}`);
+    const frameMs = (engine.frameSamples * 1000) / engine.sampleRate;
+    gated.forEach((e, i) => {
+      const o = all[i]!;
+      assert.equal(e.kind, o.kind);
+      const at = (x: OutboxEvent) => (x.kind === 'vad.speech_started' ? x.audioStartMs : x.kind === 'vad.speech_stopped' ? x.audioEndMs : NaN);
+      assert.ok(Math.abs(at(e) - at(o)) <= 2 * frameMs, `event ${i} (${e.kind}): ${at(e)} ms with the floor vs ${at(o)} ms without`);
+    });
+    assert.ok(gatedInferred < everyFrame * 0.75, `inferred ${gatedInferred} of ${everyFrame} frames`);
   });
 
   it('calls nothing speech in 5 s of low white noise (-50 and -40 dBFS)', async () => {
@@ -103,7 +128,7 @@ for (const sampleRate of SILERO_RATES) describe(`VAD on real speech (Silero v5 a
   it('gives the same probabilities batched across streams as one stream at a time', async () => {
     const track = await buildUtteranceTrack([{ text: 'Batching must not change the answer.' }]);
     const frames: Float32Array[] = [];
-    const vad = new SessionVad('s', 'g', engine, { maxBufferMs: 60_000, maxUtteranceMs: 60_000 });
+    const vad = new SessionVad('s', 'g', engine, { maxBufferMs: 60_000, maxUtteranceMs: 60_000, silenceFloorDbfs: -Infinity });
     vad.appendAudio(track.pcm16, 0, () => undefined);
     for (const f of vad.frames) frames.push(f.frame);
     const alone = engine.newState();
