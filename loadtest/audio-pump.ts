@@ -23,6 +23,26 @@ export interface PlayMarks {
   readonly audioEnd: number;
 }
 
+/**
+ * `pcm` with uniform white noise at `dbfs` RMS (0 dBFS = full-scale square) added, clipped to 16 bits:
+ * a microphone's floor instead of digital silence. Same arguments, same bytes (seeded).
+ */
+export function withNoise(pcm: Uint8Array, dbfs: number, seed: number): Uint8Array {
+  const peak = Math.sqrt(3) * 10 ** (dbfs / 20) * 32768; // uniform in [-peak, peak] has RMS peak / sqrt(3)
+  const out = new Uint8Array(pcm.length);
+  const src = new DataView(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+  const dst = new DataView(out.buffer);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i + 1 < pcm.length; i += 2) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    const noise = ((state >>> 0) / 0x1_0000_0000) * 2 - 1;
+    dst.setInt16(i, Math.max(-32768, Math.min(32767, Math.round(src.getInt16(i, true) + noise * peak))), true);
+  }
+  return out;
+}
+
 export function chunkSamples(chunkMs: number): number {
   return Math.round((RATE * chunkMs) / 1000);
 }
@@ -30,11 +50,12 @@ export function chunkSamples(chunkMs: number): number {
 const appendMessage = (pcm: Uint8Array) => JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).toString('base64') });
 
 /** Cuts PCM16 24 kHz into `chunkMs` appends (the last one padded with silence). */
-export function encodeAppends(pcm: Uint8Array, voiced: { start: number; end: number }, chunkMs: number): EncodedAudio {
+export function encodeAppends(pcm: Uint8Array, voiced: { start: number; end: number }, chunkMs: number, noiseDbfs?: number): EncodedAudio {
   const size = chunkSamples(chunkMs);
   const chunks = Math.ceil(pcm.length / 2 / size);
-  const padded = new Uint8Array(chunks * size * 2);
+  let padded: Uint8Array = new Uint8Array(chunks * size * 2);
   padded.set(pcm);
+  if (noiseDbfs !== undefined) padded = withNoise(padded, noiseDbfs, pcm.length);
   const messages = Array.from({ length: chunks }, (_, i) => appendMessage(padded.subarray(i * size * 2, (i + 1) * size * 2)));
   return { messages, voicedStartChunk: Math.floor(voiced.start / size), voicedEndChunk: Math.floor((voiced.end - 1) / size) };
 }
@@ -54,17 +75,24 @@ export interface AudioPumpOptions {
   /** Sends one serialized client event; false when the socket is gone, which stops the pump. */
   readonly send: (message: string) => boolean;
   readonly signal: AbortSignal;
+  /** Noise floor of the silence between utterances (see withNoise); undefined: digital silence. */
+  readonly noiseDbfs?: number | undefined;
 }
 
+/** Distinct silence appends cycled through, so a noise floor is not one repeated 40 ms loop. */
+const SILENCE_VARIANTS = 25;
+
 export function createAudioPump(opts: AudioPumpOptions) {
-  const silence = appendMessage(new Uint8Array(chunkSamples(opts.chunkMs) * 2));
+  const zeros = new Uint8Array(chunkSamples(opts.chunkMs) * 2);
+  const silences = opts.noiseDbfs === undefined ? [appendMessage(zeros)] : Array.from({ length: SILENCE_VARIANTS }, (_, i) => appendMessage(withNoise(zeros, opts.noiseDbfs!, i + 1)));
+  let silent = 0;
   const queue: Playing[] = [];
   let lags: number[] = [];
   let stopped = false;
 
   const nextMessage = (sentAt: number): string => {
     const p = queue[0];
-    if (!p) return silence;
+    if (!p) return silences[silent++ % silences.length]!;
     const i = p.next++;
     if (i === p.audio.voicedStartChunk) p.audioStart = sentAt;
     if (i === p.audio.voicedEndChunk) p.audioEnd = sentAt;

@@ -17,7 +17,7 @@ import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../ops/nats-server.ts';
 import { runLoadtest } from './run.ts';
 
-const { values } = benchArgs('Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3]', { options: { sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
+const { values } = benchArgs('Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3] [--noise-dbfs -55]', { options: { 'noise-dbfs': { type: 'string', default: '' }, sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
 const levels = values.sessions.split(',').map(Number);
 
 /** Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket; Infinity past the top bucket). */
@@ -35,11 +35,20 @@ function histogramQuantile(text: string, name: string, q: number): number {
   return NaN;
 }
 
-const metricValue = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+const metricValue = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+const silentShare = (text: string) => {
+  const silent = metricValue(text, 'parley_vad_frames_total{result="silent"}');
+  const all = silent + metricValue(text, 'parley_vad_frames_total{result="inferred"}');
+  return all ? `${((100 * silent) / all).toFixed(0)}%` : 'n/a';
+};
 const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(f * xs.length))] ?? NaN;
 
 // The load generator runs on the same two cores; --client-nice N lowers its priority (A/B at 120 sessions: within the run-to-run noise).
 process.stdout.write(`load generator: ${values.workers} worker processes at nice ${values['client-nice']} (--client-nice)\n`);
+// The sessions' silence is digital unless --noise-dbfs puts a microphone's floor under everything
+// (then no frame is below the VAD's silence floor and every one is inferred).
+const noiseDbfs = values['noise-dbfs'] === '' ? undefined : Number(values['noise-dbfs']);
+process.stdout.write(`input audio: ${noiseDbfs === undefined ? 'digital silence between utterances' : `white noise at ${noiseDbfs} dBFS under everything`} (--noise-dbfs)\n`);
 // Past a histogram's top bucket (2 s for the VAD lag) only a lower bound is known.
 const ms = (v: number) => (v === Infinity ? '> 2 s' : `${v.toFixed(1)} ms`);
 
@@ -70,6 +79,7 @@ async function runLevel(sessions: number): Promise<LevelFigures> {
     durationMs: Number(values.seconds) * 1000,
     rampMs: Math.max(5, Math.floor(4_000 / sessions)),
     chunkMs: 40,
+    noiseDbfs,
     vadSilenceMs: 500,
     transcriptionModel: 'whisper-1',
     turnTimeoutMs: 30_000,
@@ -94,7 +104,7 @@ async function runLevel(sessions: number): Promise<LevelFigures> {
   const mean = (name: string) => metricValue(metrics, `${name}_sum`) / Math.max(1, metricValue(metrics, `${name}_count`));
   process.stdout.write(`          VAD lag split: bus delivery p50 ${ms(histogramQuantile(metrics, 'parley_vad_delivery_seconds', 0.5) * 1000)} p95 ${ms(histogramQuantile(metrics, 'parley_vad_delivery_seconds', 0.95) * 1000)}; decision p50 ${ms(histogramQuantile(metrics, 'parley_vad_lag_seconds', 0.5) * 1000)}\n`);
   process.stdout.write(
-    `          VAD batches ${metricValue(metrics, 'parley_vad_batch_size_count')}, mean batch ${mean('parley_vad_batch_size').toFixed(1)} frames, mean inference ${(mean('parley_vad_inference_seconds') * 1000).toFixed(2)} ms, inference total ${metricValue(metrics, 'parley_vad_inference_seconds_sum').toFixed(1)} s\n`,
+    `          VAD batches ${metricValue(metrics, 'parley_vad_batch_size_count')}, mean batch ${mean('parley_vad_batch_size').toFixed(1)} frames, mean inference ${(mean('parley_vad_inference_seconds') * 1000).toFixed(2)} ms, inference total ${metricValue(metrics, 'parley_vad_inference_seconds_sum').toFixed(1)} s; frames below the silence floor (not inferred) ${silentShare(metrics)}\n`,
   );
   // Where the machine's two cores go: Parley (gateway, stages, VAD thread), its nats-server, the load generator.
   const wall = result.durationMs / 1000;

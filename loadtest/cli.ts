@@ -15,12 +15,19 @@ const USAGE = `usage: npm run loadtest -- [--embedded [--null-engines [--null-de
   --turns 3              turns per session              --duration SEC      run turns for this long instead
   --ramp-ms 100          delay between session starts   --chunk-ms 40       audio per append (20-40)
   --silence-ms 500       server_vad silence_duration_ms --pause-ms 400,1500 random pause before each turn
+  --noise-dbfs N         white noise at N dBFS under all audio (a plain microphone, e.g. -55); default: digital silence between utterances
   --turn-timeout-ms 30000                               --transcription-model whisper-1
   --instructions TEXT    session instructions           --seed 1
   --out DIR              default loadtest/results/<timestamp>/
   --parley-log-level warn  log level of the embedded Parley (its log goes to DIR/parley.log)`;
 
 class UsageError extends Error {}
+
+function noiseLevel(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n > -10 || n < -120) throw new UsageError(`--noise-dbfs must be a level between -120 and -10 dBFS (got ${v})`);
+  return n;
+}
 
 function int(name: string, v: string | undefined, min: number): number {
   const n = Number(v);
@@ -49,6 +56,7 @@ export function parseCli(argv: string[]): RunOptions {
       out: { type: 'string' },
       'ramp-ms': { type: 'string', default: '100' },
       'chunk-ms': { type: 'string', default: '40' },
+      'noise-dbfs': { type: 'string' },
       'silence-ms': { type: 'string', default: '500' },
       'pause-ms': { type: 'string', default: '400,1500' },
       'turn-timeout-ms': { type: 'string', default: '30000' },
@@ -81,6 +89,7 @@ export function parseCli(argv: string[]): RunOptions {
     durationMs: values.duration === undefined ? undefined : Number(values.duration) * 1000,
     rampMs: int('ramp-ms', values['ramp-ms'], 0),
     chunkMs,
+    noiseDbfs: values['noise-dbfs'] === undefined ? undefined : noiseLevel(values['noise-dbfs']),
     vadSilenceMs: int('silence-ms', values['silence-ms'], 0),
     transcriptionModel: values['transcription-model'],
     instructions: values.instructions,

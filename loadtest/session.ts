@@ -139,7 +139,7 @@ async function driveSession(ctx: SessionContext): Promise<SessionRecord> {
     rec.connectedAt = now();
     ctx.emit({ type: 'connected', session });
     // From here on the microphone is always on: silence, then each utterance at real-time pace.
-    const mic = createAudioPump({ chunkMs: config.chunkMs, now, signal, send: (message) => sock.sendRaw(message) });
+    const mic = createAudioPump({ chunkMs: config.chunkMs, noiseDbfs: config.noiseDbfs, now, signal, send: (message) => sock.sendRaw(message) });
     pump = mic;
     const planned = config.durationMs === undefined ? config.turns : Infinity;
     for (let t = 0; t < planned && !signal.aborted; t++) {

@@ -26,6 +26,8 @@ export interface LoadtestConfig {
   readonly rampMs: number;
   /** Length of one `input_audio_buffer.append`. */
   readonly chunkMs: number;
+  /** White noise at this RMS level (dBFS) under everything sent, as from a plain microphone; undefined: digital silence between utterances. */
+  readonly noiseDbfs?: number | undefined;
   /** server_vad `silence_duration_ms` asked for in session.update. */
   readonly vadSilenceMs: number;
   readonly transcriptionModel: string;

@@ -17,7 +17,7 @@ function emit(msg: FromWorker): void {
 async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const { config } = msg;
   const corpus: LoadedUtterance[] = await Promise.all(
-    msg.corpus.map(async (meta) => ({ meta, audio: encodeAppends(await readUtterancePcm(meta), { start: meta.voicedStart, end: meta.voicedEnd }, config.chunkMs) })),
+    msg.corpus.map(async (meta) => ({ meta, audio: encodeAppends(await readUtterancePcm(meta), { start: meta.voicedStart, end: meta.voicedEnd }, config.chunkMs, config.noiseDbfs) })),
   );
   const now = () => epochNow() - msg.runStartEpochMs;
   setMaxListeners(2 * msg.sessions.length + 10, stop.signal); // a ramp timer and a relay per session, by design
