@@ -77,9 +77,11 @@ export interface TopologyOptions {
 /**
  * How long a job may go without an ack or an in-progress signal before JetStream redelivers it.
  * Workers signal progress every third of this, so only a dead worker's jobs are redelivered —
- * after at most this long (the takeover time of a killed STT/LLM/TTS worker).
+ * after at most this long (the takeover time of a killed STT/LLM/TTS worker). It is also how long
+ * a job delivered through a NATS node that dies before passing it on stays lost in transit: the
+ * consumer counts it delivered. Short, then: a whole turn waits on it.
  */
-export const JOB_ACK_WAIT_MS = { stt: 10_000, llm: 15_000, tts: 10_000 } as const;
+export const JOB_ACK_WAIT_MS = { stt: 5_000, llm: 5_000, tts: 5_000 } as const;
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
