@@ -1,8 +1,12 @@
 // End-to-end liveness of a consumer. After a NATS node dies, a consumer can stop delivering
 // without any error or status event (its pull was lost while leadership moved; seen on 2.9 with
 // both durable and ordered consumers). So the owner publishes a small probe onto a subject its own
-// consumer reads, every `everyMs`; if none comes back within `staleMs`, the consumer is declared
-// stalled and rebuilt. Nothing else is trusted.
+// consumer reads, every `everyMs`; if one the stream stored (PubAck) has not come back within
+// `staleMs`, the consumer is declared stalled and rebuilt. Nothing else is trusted.
+// A busy event loop is not a stalled consumer. A gateway at 100% CPU reads its socket seconds late:
+// timed by the wall clock since the last probe came back, it rebuilt a healthy consumer again and
+// again, each rebuild adding load. So the clock starts when a probe is stored, and before a stall is
+// declared a PING round trip makes sure everything the server had already sent has been read.
 import type { Bus } from './bus.ts';
 import { publishDurable } from './publish.ts';
 import { HEADER } from '../../schemas/index.ts';
@@ -24,24 +28,64 @@ export function startConsumerProbe(o: {
   onStall: () => void;
 }): ConsumerProbe {
   let lastSeen = Date.now();
+  /** When the stream stored the oldest probe that has not come back yet. */
+  let storedSince: number | undefined;
+  /** The last probe publish failed (no leader, say): then the window runs from the last one seen. */
+  let storeFailing = false;
+  let confirming = false;
+  let stopped = false;
   let n = 0;
   const timer = setInterval(() => {
-    if (Date.now() - lastSeen > o.staleMs) {
-      lastSeen = Date.now(); // give the rebuilt consumer a full window
-      o.onStall();
+    const now = Date.now();
+    // While the stream takes no probes (a leader election), the window runs from the last one seen:
+    // the rebuilt consumer is then ready when the stream is.
+    const suspect = (storedSince !== undefined && now - storedSince > o.staleMs) || (storeFailing && now - lastSeen > o.staleMs);
+    if (suspect && !confirming) {
+      confirming = true;
+      // Bounded by one probe interval: a connection that is down (a node just died) must not delay the rebuild.
+      void readEverythingSent(o.bus, o.everyMs).then(() => {
+        confirming = false;
+        if (stopped || lastSeen >= now) return; // it had come back and was only waiting to be read
+        lastSeen = Date.now(); // give the rebuilt consumer a full window
+        storedSince = undefined;
+        o.onStall();
+      });
     }
     publishDurable(o.bus, o.subject, new Uint8Array(0), {
       kind: 'probe',
-      msgId: `probe:${o.subject}:${Date.now()}:${n++}`,
+      msgId: `probe:${o.subject}:${now}:${n++}`,
       headers: { [HEADER.session]: PROBE_SESSION, ...o.headers },
       retryForMs: o.everyMs,
-    }).catch(() => undefined); // a failing publish is itself a reason the probe will go stale
+    })
+      .then(() => {
+        storeFailing = false;
+        storedSince ??= Date.now();
+      })
+      .catch(() => {
+        storeFailing = true;
+      });
   }, o.everyMs);
   timer.unref();
   return {
     seen: () => {
       lastSeen = Date.now();
+      storedSince = undefined;
     },
-    stop: () => clearInterval(timer),
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
   };
+}
+
+/**
+ * Resolves once every message the server sent before now has been read and handed on: a PING
+ * round trip (messages arrive in order), then a turn of the event loop for the consumers' loops.
+ * Gives up after `timeoutMs` (a connection that cannot answer a PING delivers nothing either).
+ */
+async function readEverythingSent(bus: Bus, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([bus.nc.flush().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+  clearTimeout(timer);
+  await new Promise((r) => setImmediate(r));
 }
