@@ -17,7 +17,7 @@ import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../ops/nats-server.ts';
 import { runLoadtest } from './run.ts';
 
-const { values } = benchArgs('Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3] [--noise-dbfs -55]', { options: { 'noise-dbfs': { type: 'string', default: '' }, sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
+const { values } = benchArgs('Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3] [--noise-dbfs=-55]', { options: { 'noise-dbfs': { type: 'string', default: '' }, sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
 const levels = values.sessions.split(',').map(Number);
 
 /** Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket; Infinity past the top bucket). */
@@ -48,6 +48,10 @@ process.stdout.write(`load generator: ${values.workers} worker processes at nice
 // The sessions' silence is digital unless --noise-dbfs puts a microphone's floor under everything
 // (then no frame is below the VAD's silence floor and every one is inferred).
 const noiseDbfs = values['noise-dbfs'] === '' ? undefined : Number(values['noise-dbfs']);
+if (noiseDbfs !== undefined && !(noiseDbfs >= -120 && noiseDbfs <= -10)) {
+  process.stderr.write(`--noise-dbfs must be a level between -120 and -10 dBFS, written --noise-dbfs=-55 (got '${values['noise-dbfs']}')\n`);
+  process.exit(2);
+}
 process.stdout.write(`input audio: ${noiseDbfs === undefined ? 'digital silence between utterances' : `white noise at ${noiseDbfs} dBFS under everything`} (--noise-dbfs)\n`);
 // Past a histogram's top bucket (2 s for the VAD lag) only a lower bound is known.
 const ms = (v: number) => (v === Infinity ? '> 2 s' : `${v.toFixed(1)} ms`);

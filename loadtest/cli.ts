@@ -15,7 +15,7 @@ const USAGE = `usage: npm run loadtest -- [--embedded [--null-engines [--null-de
   --turns 3              turns per session              --duration SEC      run turns for this long instead
   --ramp-ms 100          delay between session starts   --chunk-ms 40       audio per append (20-40)
   --silence-ms 500       server_vad silence_duration_ms --pause-ms 400,1500 random pause before each turn
-  --noise-dbfs N         white noise at N dBFS under all audio (a plain microphone, e.g. -55); default: digital silence between utterances
+  --noise-dbfs=N         white noise at N dBFS under all audio (a plain microphone: --noise-dbfs=-55; a negative value needs the '='); default: digital silence between utterances
   --turn-timeout-ms 30000                               --transcription-model whisper-1
   --instructions TEXT    session instructions           --seed 1
   --out DIR              default loadtest/results/<timestamp>/
