@@ -2,14 +2,8 @@
 // for the same seed, and no append left digitally silent (so the server's VAD must infer each frame).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeAppends, withNoise } from './audio-pump.ts';
-
-const rmsDbfs = (pcm: Uint8Array) => {
-  const v = new DataView(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-  let sum = 0;
-  for (let i = 0; i < pcm.length; i += 2) sum += (v.getInt16(i, true) / 32768) ** 2;
-  return 10 * Math.log10(sum / (pcm.length / 2));
-};
+import { rmsDbfs } from '../lib/audio/index.ts';
+import { encodeAppends, parseNoiseDbfs, withNoise } from './audio-pump.ts';
 
 test('withNoise adds white noise at the RMS level asked for, deterministically', () => {
   const silence = new Uint8Array(24_000 * 2);
@@ -31,4 +25,9 @@ test('encodeAppends with a noise floor leaves no append digitally silent', () =>
   }
   const quiet = encodeAppends(pcm, { start: 0, end: pcm.length / 2 }, 40);
   assert.equal(Buffer.from((JSON.parse(quiet.messages[0]!) as { audio: string }).audio, 'base64').every((b) => b === 0), true);
+});
+
+test('parseNoiseDbfs takes a level in range and names the range (and the =) otherwise', () => {
+  assert.equal(parseNoiseDbfs('-55'), -55);
+  for (const bad of ['', 'abc', '5', '-130', 'NaN']) assert.throws(() => parseNoiseDbfs(bad), /between -120 and -10 dBFS, written --noise-dbfs=-55/, bad);
 });

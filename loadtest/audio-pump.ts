@@ -6,6 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { quantileSorted } from './stats.ts';
 import type { FrameLagStats } from './types.ts';
+import { readPcm16, samplesToMs, writePcm16 } from '../lib/audio/index.ts';
+import { whiteNoise } from '../test/support/speech.ts';
 
 const RATE = 24_000;
 const LATE_MS = 20;
@@ -23,23 +25,25 @@ export interface PlayMarks {
   readonly audioEnd: number;
 }
 
+/** The loudest and quietest microphone floor `--noise-dbfs` takes. */
+const NOISE_DBFS_RANGE = [-120, -10] as const;
+
+/** `--noise-dbfs` as a level, or a RangeError naming the range (and the `=` a negative value needs). */
+export function parseNoiseDbfs(text: string): number {
+  const n = Number(text);
+  const [lo, hi] = NOISE_DBFS_RANGE;
+  if (text.trim() === '' || !(n >= lo && n <= hi)) throw new RangeError(`--noise-dbfs must be a level between ${lo} and ${hi} dBFS, written --noise-dbfs=-55 (got '${text}')`);
+  return n;
+}
+
 /**
- * `pcm` with uniform white noise at `dbfs` RMS (0 dBFS = full-scale square) added, clipped to 16 bits:
- * a microphone's floor instead of digital silence. Same arguments, same bytes (seeded).
+ * `pcm` with white noise at `dbfs` RMS (whiteNoise, seeded) added, clipped to 16 bits: a
+ * microphone's floor instead of digital silence. Same arguments, same bytes.
  */
 export function withNoise(pcm: Uint8Array, dbfs: number, seed: number): Uint8Array {
-  const peak = Math.sqrt(3) * 10 ** (dbfs / 20) * 32768; // uniform in [-peak, peak] has RMS peak / sqrt(3)
-  const out = new Uint8Array(pcm.length);
-  const src = new DataView(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-  const dst = new DataView(out.buffer);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i + 1 < pcm.length; i += 2) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    const noise = ((state >>> 0) / 0x1_0000_0000) * 2 - 1;
-    dst.setInt16(i, Math.max(-32768, Math.min(32767, Math.round(src.getInt16(i, true) + noise * peak))), true);
-  }
+  const samples = pcm.length >> 1;
+  const out = whiteNoise(samplesToMs(samples, RATE), dbfs, RATE, seed);
+  for (let i = 0; i < samples; i++) writePcm16(out, i, readPcm16(out, i) + readPcm16(pcm, i));
   return out;
 }
 

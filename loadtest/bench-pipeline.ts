@@ -16,6 +16,7 @@ import { benchArgs } from './bench-args.ts';
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../ops/nats-server.ts';
 import { runLoadtest } from './run.ts';
+import { parseNoiseDbfs } from './audio-pump.ts';
 
 const { values } = benchArgs('Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3] [--noise-dbfs=-55]', { options: { 'noise-dbfs': { type: 'string', default: '' }, sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
 const levels = values.sessions.split(',').map(Number);
@@ -47,9 +48,11 @@ const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.min(xs
 process.stdout.write(`load generator: ${values.workers} worker processes at nice ${values['client-nice']} (--client-nice)\n`);
 // The sessions' silence is digital unless --noise-dbfs puts a microphone's floor under everything
 // (then no frame is below the VAD's silence floor and every one is inferred).
-const noiseDbfs = values['noise-dbfs'] === '' ? undefined : Number(values['noise-dbfs']);
-if (noiseDbfs !== undefined && !(noiseDbfs >= -120 && noiseDbfs <= -10)) {
-  process.stderr.write(`--noise-dbfs must be a level between -120 and -10 dBFS, written --noise-dbfs=-55 (got '${values['noise-dbfs']}')\n`);
+let noiseDbfs: number | undefined;
+try {
+  noiseDbfs = values['noise-dbfs'] === '' ? undefined : parseNoiseDbfs(values['noise-dbfs']);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
   process.exit(2);
 }
 process.stdout.write(`input audio: ${noiseDbfs === undefined ? 'digital silence between utterances' : `white noise at ${noiseDbfs} dBFS under everything`} (--noise-dbfs)\n`);

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseNoiseDbfs } from './audio-pump.ts';
 import { formatSummaryTable } from './metrics.ts';
 import { runLoadtest, type RunOptions } from './run.ts';
 import { formatServerFigures } from './server-figures.ts';
@@ -24,9 +25,11 @@ const USAGE = `usage: npm run loadtest -- [--embedded [--null-engines [--null-de
 class UsageError extends Error {}
 
 function noiseLevel(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n > -10 || n < -120) throw new UsageError(`--noise-dbfs must be a level between -120 and -10 dBFS (got ${v})`);
-  return n;
+  try {
+    return parseNoiseDbfs(v);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function int(name: string, v: string | undefined, min: number): number {

@@ -22,6 +22,10 @@ import { SessionVad, type PendingFrame, type VadAction } from './session-vad.ts'
 import type { VadEngine } from './silero-engine.ts';
 import { publishVadAction, storeTurn } from './publish-actions.ts';
 
+// Bound once: a labelled inc() per frame would hash its labels thousands of times a second.
+const inferredFrames = metrics.vadFrames.labels({ result: 'inferred' });
+const silentFrames = metrics.vadFrames.labels({ result: 'silent' });
+
 /** A message from the audio stream: live from the durable consumer, or replayed on takeover. */
 export interface AudioMessage {
   readonly streamSeq: number;
@@ -245,13 +249,13 @@ export class VadProcessor {
       this.busySince = ended;
     }
     batch.forEach(({ slot, frame }, i) => this.applyFrame(slot, frame, probs[i]!));
-    metrics.vadFrames.inc({ result: 'inferred' }, batch.length);
+    inferredFrames.inc(batch.length);
   }
 
   /** Decide a session's oldest frame: its actions run, its message may be acked, its buffer reused. */
   private applyFrame(slot: SessionSlot, frame: PendingFrame, prob: number): void {
     slot.vad.frames.shift();
-    if (frame.silent) metrics.vadFrames.inc({ result: 'silent' });
+    if (frame.silent) silentFrames.inc();
     this.run(slot, slot.vad.applyProbability(prob, frame));
     frame.done();
     slot.vad.recycle(frame);
