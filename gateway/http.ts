@@ -14,8 +14,8 @@ export function sendJson(res: HttpResponse, status: string, body: unknown, heade
 }
 
 /** OpenAI-shaped HTTP error body. */
-export function sendHttpError(res: HttpResponse, status: string, code: string, message: string, type = 'invalid_request_error', closeConnection = false): void {
-  sendJson(res, status, { error: { message, type, code, param: null } }, {}, closeConnection);
+export function sendHttpError(res: HttpResponse, status: string, code: string, message: string, type = 'invalid_request_error', closeConnection = false, retryAfterSeconds?: number): void {
+  sendJson(res, status, { error: { message, type, code, param: null } }, retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) }, closeConnection);
 }
 
 export interface HealthSource {

@@ -11,7 +11,7 @@ import { ClientRequestError, ConfigError } from '../lib/errors.ts';
 import { SessionStore } from '../lib/session-store.ts';
 import { SessionLiveness } from './session-liveness.ts';
 import { RateLimiter } from '../lib/rate-limit.ts';
-import { Admission } from './admission.ts';
+import { Admission, LoadMonitor } from './admission.ts';
 import { Authenticator } from './auth.ts';
 import { registerHealthRoutes, sendHttpError } from './http.ts';
 import { OutboxConsumer } from './outbox-consumer.ts';
@@ -52,7 +52,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const sessions = new Map<string, RealtimeSession>();
   const cancels = new CancelRegistry(bus);
   const auth = new Authenticator(config.gateway.apiKeys, deps.buckets.ephemeralKeys);
-  const admission = new Admission(config.gateway.admissionPerSecond, config.gateway.maxConnections);
+  const loadMonitor = new LoadMonitor();
+  const admission = new Admission({ perSecond: config.gateway.admissionPerSecond, maxConnections: config.gateway.maxConnections, maxLagMs: config.gateway.admissionMaxLagMs, lagMs: () => loadMonitor.delayMs() });
   const store = new SessionStore(deps.buckets.sessions);
   const liveness = new SessionLiveness({
     bus,
@@ -110,6 +111,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       accepting = false;
       draining = true;
       admission.drain();
+      loadMonitor.stop();
       uWS.us_listen_socket_close(plain);
       uWS.us_listen_socket_close(secure);
       for (const s of sessions.values()) {

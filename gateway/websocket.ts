@@ -6,7 +6,7 @@ import { metrics } from '../lib/metrics.ts';
 import { eventIdFactory, newId } from '../lib/ids.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { SessionConfig, RealtimeSessionUpdateGa, SessionUpdateBeta } from '../schemas/index.ts';
-import type { Admission } from './admission.ts';
+import { RETRY_AFTER, refusalMessage, type Admission } from './admission.ts';
 import type { Authenticator, Principal } from './auth.ts';
 import { Connection, type SocketData } from './connection.ts';
 import { dialectFor } from './dialect.ts';
@@ -173,11 +173,9 @@ export function registerRealtimeRoute(app: TemplatedApp, ctx: RealtimeRouteConte
       const verdict = ctx.admission.check(sockets);
       if (verdict !== 'ok') {
         metrics.connections.inc({ outcome: verdict });
-        const status = verdict === 'rate_limited' ? '429 Too Many Requests' : '503 Service Unavailable';
         // The connection is closed with the answer: a refused client must not keep holding a
         // descriptor on a keep-alive socket (at capacity, that is exactly what runs out).
-        const message = verdict === 'rate_limited' ? 'Too many new connections; retry shortly.' : 'This gateway is not accepting new connections; retry on another instance.';
-        sendHttpError(res, status, verdict, message, 'server_error', true);
+        sendHttpError(res, verdict === 'rate_limited' ? '429 Too Many Requests' : '503 Service Unavailable', verdict, refusalMessage(verdict, ctx.admission), 'server_error', true, RETRY_AFTER[verdict]);
         return;
       }
       // Counted from admission until the close handler: what the cap protects is descriptors.

@@ -44,6 +44,8 @@ export interface ParleyConfig {
     readonly defaultModel: string;
     readonly maxConnections: number;
     readonly admissionPerSecond: number;
+    /** New sessions are refused while the gateway's event loop runs later than this on average (ms; 0: never). */
+    readonly admissionMaxLagMs: number;
     readonly maxMessageBytes: number;
     readonly maxBackpressureBytes: number;
     readonly pingIntervalMs: number;
@@ -218,6 +220,7 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       defaultModel: str(env, 'PARLEY_DEFAULT_MODEL', 'gpt-realtime'),
       maxConnections: int(env, 'PARLEY_MAX_CONNECTIONS', defaultMaxConnections(), 1, 10_000_000),
       admissionPerSecond: int(env, 'PARLEY_ADMISSION_PER_SECOND', 100, 1, 1_000_000),
+      admissionMaxLagMs: int(env, 'PARLEY_ADMISSION_MAX_LAG_MS', 25, 0, 60_000),
       maxMessageBytes: int(env, 'PARLEY_MAX_MESSAGE_BYTES', 24 * 1024 * 1024, 1024, 512 * 1024 * 1024),
       maxBackpressureBytes: int(env, 'PARLEY_MAX_BACKPRESSURE_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
       pingIntervalMs: int(env, 'PARLEY_PING_INTERVAL_MS', 20_000, 1_000, 900_000), // uWS timeouts stop at 960 s

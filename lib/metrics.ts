@@ -20,6 +20,16 @@ export function collectProcessMetrics(): void {
 
 export const metrics = {
   connectionsActive: new Gauge({ name: 'parley_connections_active', help: 'Open Realtime WebSocket connections', registers: [registry] }),
+  eventLoopUtilization: new Gauge({
+    name: 'parley_gateway_event_loop_utilization',
+    help: "Share of the gateway thread's time spent running callbacks over the last 2 s (0..1)",
+    registers: [registry],
+  }),
+  eventLoopDelay: new Gauge({
+    name: 'parley_gateway_event_loop_delay_seconds',
+    help: "Mean delay of the gateway thread's event loop over the last 2 s; new sessions are refused above PARLEY_ADMISSION_MAX_LAG_MS",
+    registers: [registry],
+  }),
   connections: new Counter({
     name: 'parley_connections_total',
     help: 'Realtime connection attempts by outcome',

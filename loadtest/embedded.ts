@@ -55,6 +55,9 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedParl
     PARLEY_TLS_PORT: '0',
     PARLEY_API_KEYS: `${apiKey}:loadtest`,
     PARLEY_LOG_LEVEL: opts.logLevel,
+    // The load generator runs on this machine: its CPU use would read as the gateway's overload and
+    // the gate would refuse the sessions the run asked for. Set it in the environment to test the gate.
+    PARLEY_ADMISSION_MAX_LAG_MS: process.env['PARLEY_ADMISSION_MAX_LAG_MS'] ?? '0',
     ...(opts.nullEngines
       ? { PARLEY_STT_ENGINE: 'null', PARLEY_LLM_ENGINE: 'null', PARLEY_TTS_ENGINE: 'null', PARLEY_NULL_ENGINE_DELAY_MS: String(opts.nullDelayMs) }
       : {}),

@@ -34,6 +34,10 @@ export async function startTestPlatform(opts: { env?: Record<string, string>; ro
     PARLEY_DB_SCHEMA: pg.schema,
     PARLEY_INSTANCE_ID: `test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     PARLEY_LOG_LEVEL: process.env['PARLEY_TEST_LOG'] ? 'debug' : 'silent',
+    // The suite runs test files side by side on two cores: a test's own work in this thread, or
+    // another file's, would read as the gateway's overload and refuse its sessions. The load gate
+    // has its own tests (overload.test.ts, admission.test.ts), which set it.
+    PARLEY_ADMISSION_MAX_LAG_MS: '0',
     ...(opts.natsUrl ? { NATS_URL: opts.natsUrl } : {}),
     ...opts.env,
   };

@@ -27,7 +27,7 @@ export async function startRole(name: string, args: string[], env: Record<string
   const command = [...wrapper, process.execPath, '--import', 'tsx', 'ops/cli.ts', ...args];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: root,
-    env: { ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_INSTANCE_ID: name, PARLEY_LOG_LEVEL: 'info', PARLEY_PORT: '0', PARLEY_TLS_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env },
+    env: { ...process.env, PARLEY_DATA_DIR: dataDir, PARLEY_INSTANCE_ID: name, PARLEY_LOG_LEVEL: 'info', PARLEY_PORT: '0', PARLEY_TLS_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_ADMISSION_MAX_LAG_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

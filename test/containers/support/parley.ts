@@ -38,6 +38,8 @@ function parleyEnv(t: ParleyTarget, dataDir: string, instanceId: string): Record
     PARLEY_NATS_REPLICAS: String(t.replicas ?? 1),
     DATABASE_URL: t.db.url,
     PARLEY_DB_SCHEMA: t.db.schema,
+    // Containers and the suite share two cores: their load would read as the gateway's overload.
+    PARLEY_ADMISSION_MAX_LAG_MS: '0',
     ...t.env,
   };
 }
