@@ -45,7 +45,7 @@ test('a loop kept busy for longer than the window refuses new sessions; a short 
   }
 });
 
-test('verdict order: draining, then the connection cap, then the load gate, then the rate; a gate at 0 never refuses', () => {
+test('verdict order: draining, then the connection cap, then the load gate, then the rate; the gate reports closing and opening once each; at 0 it never refuses', () => {
   let lag = 100;
   const admission = new Admission({ perSecond: 2, maxConnections: 10, maxLagMs: 25, lagMs: () => lag });
   assert.equal(admission.check(10), 'at_capacity', 'the descriptor cap comes before load');
@@ -56,6 +56,15 @@ test('verdict order: draining, then the connection cap, then the load gate, then
   assert.equal(admission.check(0), 'rate_limited', 'the bucket of 2 is empty');
   admission.drain();
   assert.equal(admission.check(0), 'draining');
+
+  const transitions: Array<{ closed: boolean; refused: number }> = [];
+  let load = 100;
+  const logged = new Admission({ perSecond: 100, maxConnections: 10, maxLagMs: 25, lagMs: () => load, onGate: ({ closed, refused }) => transitions.push({ closed, refused }) });
+  for (let i = 0; i < 3; i++) assert.equal(logged.check(0), 'overloaded');
+  load = 5;
+  assert.equal(logged.check(0), 'ok');
+  assert.equal(logged.check(0), 'ok');
+  assert.deepEqual(transitions, [{ closed: true, refused: 0 }, { closed: false, refused: 3 }], 'one report when the gate closes, one with the count when it opens');
 
   const ungated = new Admission({ perSecond: 100, maxConnections: 10, maxLagMs: 0, lagMs: () => 10_000 });
   assert.equal(ungated.check(0), 'ok', 'PARLEY_ADMISSION_MAX_LAG_MS=0 turns the gate off');

@@ -95,12 +95,16 @@ export interface AdmissionOptions {
   readonly maxLagMs: number;
   /** The current mean delay, ms (LoadMonitor.delayMs). */
   readonly lagMs: () => number;
+  /** The gate closed (the first refusal) or opened again (the first admission after), for the log. */
+  readonly onGate?: (state: { closed: boolean; lagMs: number; refused: number }) => void;
 }
 
 export class Admission {
   private tokens: number;
   private last = performance.now();
   private draining = false;
+  /** Refusals since the gate closed; undefined while it is open. */
+  private refusedWhileClosed: number | undefined;
 
   constructor(private readonly o: AdmissionOptions) {
     this.tokens = o.perSecond;
@@ -118,7 +122,16 @@ export class Admission {
   check(openConnections: number): AdmissionVerdict {
     if (this.draining) return 'draining';
     if (openConnections >= this.o.maxConnections) return 'at_capacity';
-    if (this.o.maxLagMs > 0 && this.o.lagMs() > this.o.maxLagMs) return 'overloaded';
+    if (this.o.maxLagMs > 0) {
+      const lagMs = this.o.lagMs();
+      if (lagMs > this.o.maxLagMs) {
+        if (this.refusedWhileClosed === undefined) this.o.onGate?.({ closed: true, lagMs, refused: 0 });
+        this.refusedWhileClosed = (this.refusedWhileClosed ?? 0) + 1;
+        return 'overloaded';
+      }
+      if (this.refusedWhileClosed !== undefined) this.o.onGate?.({ closed: false, lagMs, refused: this.refusedWhileClosed });
+      this.refusedWhileClosed = undefined;
+    }
     const now = performance.now();
     this.tokens = Math.min(this.o.perSecond, this.tokens + ((now - this.last) / 1000) * this.o.perSecond);
     this.last = now;

@@ -53,7 +53,16 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const cancels = new CancelRegistry(bus);
   const auth = new Authenticator(config.gateway.apiKeys, deps.buckets.ephemeralKeys);
   const loadMonitor = new LoadMonitor();
-  const admission = new Admission({ perSecond: config.gateway.admissionPerSecond, maxConnections: config.gateway.maxConnections, maxLagMs: config.gateway.admissionMaxLagMs, lagMs: () => loadMonitor.delayMs() });
+  const admission = new Admission({
+    perSecond: config.gateway.admissionPerSecond,
+    maxConnections: config.gateway.maxConnections,
+    maxLagMs: config.gateway.admissionMaxLagMs,
+    lagMs: () => loadMonitor.delayMs(),
+    onGate: ({ closed, lagMs, refused }) =>
+      closed
+        ? log.warn({ lagMs: Math.round(lagMs), maxLagMs: config.gateway.admissionMaxLagMs }, 'gateway overloaded: refusing new sessions')
+        : log.info({ lagMs: Math.round(lagMs), refused }, 'gateway load back under the limit: admitting new sessions again'),
+  });
   const store = new SessionStore(deps.buckets.sessions);
   const liveness = new SessionLiveness({
     bus,

@@ -95,9 +95,10 @@ async function settle(): Promise<void> {
 }
 
 /**
- * Bare uWS or ws: RSS per connection, as the marginal cost of `n` connections on top of a warm
+ * Bare uWS or ws: memory per connection, as the marginal cost of `n` connections on top of a warm
  * server already holding a few (a cold server's RSS moves by more than uWS's per-connection cost
- * as start-up garbage is collected and pages are returned).
+ * as start-up garbage is collected and pages are returned), read after a full GC as RSS less the
+ * V8 heap pages holding no live object (baseline-servers.ts).
  */
 async function baseline(kind: 'uws' | 'ws', n: number): Promise<number> {
   const port = await freePort();
@@ -105,13 +106,12 @@ async function baseline(kind: 'uws' | 'ws', n: number): Promise<number> {
   const server = fork(path.join(root, 'loadtest/baseline-servers.ts'), [kind, String(port)], { execArgv: ['--expose-gc', '--import', 'tsx'] });
   await new Promise<void>((r) => server.once('message', () => r()));
   const collectedRss = async () => {
-    await new Promise<void>((r) => {
-      const done = (m: { type?: string }) => m.type === 'gc-done' && (server.off('message', done), r());
+    await settle();
+    return new Promise<number>((r) => {
+      const done = (m: { type?: string; footprint?: number }) => m.type === 'gc-done' && (server.off('message', done), r(m.footprint ?? 0));
       server.on('message', done);
       server.send({ type: 'gc' });
     });
-    await settle();
-    return rssOf(server.pid!);
   };
   const warm = await openClients(url, Math.min(1_000, Math.ceil(n / 10)), 4_000, true);
   const before = await collectedRss();

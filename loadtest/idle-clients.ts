@@ -38,6 +38,7 @@ process.on('message', (m: { type: string } & Partial<Start>) => {
 async function start(o: Start): Promise<void> {
   const started = performance.now();
   for (let i = 0; i < o.count; i++) {
+    const dialed = performance.now();
     const ws = new WebSocket(o.url, { headers: { Authorization: `Bearer ${o.key}` }, perMessageDeflate: false, localAddress: o.localAddress });
     let hadSession = false;
     sockets.push(ws);
@@ -55,7 +56,9 @@ async function start(o: Start): Promise<void> {
     });
     ws.on('error', (err) => {
       failed++;
-      tally(`error ${err.message.replace(/\d+/g, 'N').slice(0, 60)}`);
+      // How long it took to fail tells a refusal or reset (at once) from a handshake timed out.
+      const s = (performance.now() - dialed) / 1000;
+      tally(`error ${err.message.replace(/\d+/g, 'N').slice(0, 60)} (${s < 1 ? '<1' : s < 5 ? '1-5' : s < 15 ? '5-15' : '>15'} s)`);
     });
     ws.once('close', (code) => {
       // A session that was created and then closed is lost; a failed connect closes too.
