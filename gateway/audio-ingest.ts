@@ -6,12 +6,22 @@
 import type { Bus } from '../lib/nats/bus.ts';
 import { publishDurable, encodeJson } from '../lib/nats/publish.ts';
 import { metrics } from '../lib/metrics.ts';
-import { concatBytes } from '../lib/audio/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { HEADER, type InputControl } from '../schemas/index.ts';
 
-type Segment = { kind: 'audio'; chunks: Uint8Array[]; samples: number; firstAt: number } | { kind: 'control'; ctl: InputControl; done: (err?: Error) => void };
+/**
+ * Audio appended since the last frame was published, written straight into one buffer (decoded
+ * base64 lands there too): no buffer per append, no concatenation per frame.
+ */
+interface AudioSegment {
+  kind: 'audio';
+  buf: Buffer;
+  /** Bytes of `buf` in use. */
+  length: number;
+  firstAt: number;
+}
+type Segment = AudioSegment | { kind: 'control'; ctl: InputControl; done: (err?: Error) => void };
 
 export interface IngestTarget {
   readonly sessionId: string;
@@ -56,18 +66,42 @@ export class AudioIngest {
   }
 
   append(pcm: Uint8Array): void {
-    if (this.closed || pcm.length === 0) return;
-    const samples = pcm.length / 2;
-    const last = this.queue[this.queue.length - 1];
-    if (last && last.kind === 'audio') {
-      last.chunks.push(pcm);
-      last.samples += samples;
-    } else {
-      this.queue.push({ kind: 'audio', chunks: [pcm], samples, firstAt: Date.now() });
+    this.appendWith(pcm.length, (tail) => (tail.set(pcm), true));
+  }
+
+  /**
+   * Append `bytes` (even) of PCM16 that `write` puts into `tail` (exactly `bytes` long), e.g. by
+   * decoding base64 straight into it; when `write` returns false nothing is appended.
+   */
+  appendWith(bytes: number, write: (tail: Buffer) => boolean): boolean {
+    if (this.closed || bytes === 0) return true;
+    const seg = this.openSegment(bytes);
+    if (!write(seg.buf.subarray(seg.length, seg.length + bytes))) {
+      if (seg.length === 0) this.queue.pop();
+      return false;
     }
-    this.queuedSamples += samples;
+    seg.length += bytes;
+    this.queuedSamples += bytes / 2;
     if (this.queuedSamples > this.maxQueuedSamples) this.shed();
     this.pump();
+    return true;
+  }
+
+  /** The segment new audio goes to (the last one, or a new one), with room for `bytes` more. */
+  private openSegment(bytes: number): AudioSegment {
+    const last = this.queue[this.queue.length - 1];
+    // The head segment may be mid-publish only when it was split (publishAudio copies what it sends).
+    if (last?.kind === 'audio') {
+      if (last.length + bytes > last.buf.length) {
+        const grown = Buffer.allocUnsafe(Math.max(2 * last.buf.length, last.length + bytes));
+        grown.set(last.buf.subarray(0, last.length));
+        last.buf = grown;
+      }
+      return last;
+    }
+    const seg: AudioSegment = { kind: 'audio', buf: Buffer.allocUnsafe(Math.max(this.frameSamples * 2, bytes)), length: 0, firstAt: Date.now() };
+    this.queue.push(seg);
+    return seg;
   }
 
   /** Queue a control message behind all audio appended so far; resolves once it is on the bus. */
@@ -105,7 +139,7 @@ export class AudioIngest {
     // The bus has been unreachable for a long time: drop the oldest audio, say so once per burst.
     const head = this.queue.find((s) => s.kind === 'audio');
     if (!head || head.kind !== 'audio') return;
-    const dropped = head.samples;
+    const dropped = head.length / 2;
     this.queue.splice(this.queue.indexOf(head), 1);
     this.queuedSamples -= dropped;
     this.nextOffset += dropped;
@@ -118,7 +152,7 @@ export class AudioIngest {
     const head = this.queue[0];
     if (!head) return;
     if (head.kind === 'audio') {
-      const due = head.samples >= this.frameSamples || this.queue.length > 1 || this.closed || Date.now() - head.firstAt >= (this.frameSamples * 1000) / RATE;
+      const due = head.length >= this.frameSamples * 2 || this.queue.length > 1 || this.closed || Date.now() - head.firstAt >= (this.frameSamples * 1000) / RATE;
       if (!due) {
         if (!this.timer) {
           this.timer = setTimeout(() => {
@@ -139,15 +173,15 @@ export class AudioIngest {
     });
   }
 
-  private async publishAudio(seg: Extract<Segment, { kind: 'audio' }>): Promise<void> {
-    let pcm = concatBytes(seg.chunks);
-    let samples = seg.samples;
+  private async publishAudio(seg: AudioSegment): Promise<void> {
+    let pcm: Uint8Array = seg.buf.subarray(0, seg.length);
+    let samples = seg.length / 2;
     if (samples > MAX_FRAME_SAMPLES) {
-      // Leave the rest at the head of the queue for the next round.
-      const rest = pcm.subarray(MAX_FRAME_SAMPLES * 2);
-      pcm = pcm.subarray(0, MAX_FRAME_SAMPLES * 2);
-      seg.chunks = [rest];
-      seg.samples = samples - MAX_FRAME_SAMPLES;
+      // Send a copy of the first part and leave the rest at the head of the queue for the next
+      // round (appends may still land behind it while this publish is in flight).
+      pcm = Uint8Array.prototype.slice.call(seg.buf, 0, MAX_FRAME_SAMPLES * 2);
+      seg.buf.copyWithin(0, MAX_FRAME_SAMPLES * 2, seg.length);
+      seg.length -= MAX_FRAME_SAMPLES * 2;
       samples = MAX_FRAME_SAMPLES;
     } else {
       this.queue.shift();

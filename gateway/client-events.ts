@@ -52,7 +52,7 @@ export function handleClientMessage(session: RealtimeSession, data: ArrayBuffer,
     session.sendError(new ClientRequestError('invalid_value', `Invalid value: '${type.slice(0, 100)}'. Supported values are: ${list}.`, 'type'), clientEventId);
     return;
   }
-  metrics.clientEvents.inc({ type });
+  eventCounter(type).inc();
   // The hot path: appends are checked by hand (a compiled schema would copy nothing but cost more).
   if (type === 'input_audio_buffer.append') {
     appendAudio(session, raw, clientEventId);
@@ -74,6 +74,15 @@ export function handleClientMessage(session: RealtimeSession, data: ArrayBuffer,
   }
 }
 
+// Bound once per known event type (a fixed set, checked above): a labelled inc() per append would
+// hash its labels tens of thousands of times a second.
+const eventCounters = new Map<string, { inc(): void }>();
+function eventCounter(type: string): { inc(): void } {
+  let counter = eventCounters.get(type);
+  if (!counter) eventCounters.set(type, (counter = metrics.clientEvents.labels({ type })));
+  return counter;
+}
+
 function appendAudio(session: RealtimeSession, raw: Record<string, unknown>, clientEventId: string | null): void {
   const audio = raw['audio'];
   const extra = Object.keys(raw).find((k) => k !== 'type' && k !== 'event_id' && k !== 'audio');
@@ -87,29 +96,33 @@ function appendAudio(session: RealtimeSession, raw: Record<string, unknown>, cli
     session.sendError(new ClientRequestError(code, msg, 'audio'), clientEventId);
     return;
   }
+  const size = base64Size(audio);
+  if (size === null) {
+    session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': expected base64-encoded audio bytes.", 'audio'), clientEventId);
+    return;
+  }
+  if (size > MAX_APPEND_BYTES) {
+    session.sendError(new ClientRequestError('invalid_value', `Invalid 'audio': at most ${MAX_APPEND_BYTES} bytes of audio per event.`, 'audio'), clientEventId);
+    return;
+  }
+  const format = session.config.input_format.type;
+  if (format === 'audio/pcm') {
+    if (size % 2 !== 0) {
+      session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': pcm16 audio must have an even number of bytes.", 'audio'), clientEventId);
+      return;
+    }
+    // Decoded straight into the frame the gateway will publish: no buffer per append, no copy.
+    if (!session.ingest.appendWith(size, (tail) => decodeBase64Into(audio, tail))) {
+      session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': expected base64-encoded audio bytes.", 'audio'), clientEventId);
+    }
+    return;
+  }
   const bytes = decodeBase64Strict(audio);
   if (!bytes) {
     session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': expected base64-encoded audio bytes.", 'audio'), clientEventId);
     return;
   }
-  if (bytes.length > MAX_APPEND_BYTES) {
-    session.sendError(new ClientRequestError('invalid_value', `Invalid 'audio': at most ${MAX_APPEND_BYTES} bytes of audio per event.`, 'audio'), clientEventId);
-    return;
-  }
-  const format = session.config.input_format.type;
-  let pcm: Uint8Array;
-  if (format === 'audio/pcm') {
-    if (bytes.length % 2 !== 0) {
-      session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': pcm16 audio must have an even number of bytes.", 'audio'), clientEventId);
-      return;
-    }
-    // No copy needed: Buffer.from(base64) made this buffer (a slice of Node's pool is never handed
-    // out again while referenced), and nothing else writes to it while the bus holds it.
-    pcm = bytes;
-  } else {
-    pcm = session.decodeG711(format === 'audio/pcmu' ? 'ulaw' : 'alaw', bytes);
-  }
-  session.ingest.append(pcm);
+  session.ingest.append(session.decodeG711(format === 'audio/pcmu' ? 'ulaw' : 'alaw', bytes));
 }
 
 /**
@@ -118,10 +131,26 @@ function appendAudio(session: RealtimeSession, raw: Record<string, unknown>, cli
  * the gateway's CPU under load; this check is free.)
  */
 export function decodeBase64Strict(text: string): Buffer | null {
+  const size = base64Size(text);
+  if (size === null) return null;
+  const bytes = Buffer.allocUnsafe(size);
+  return decodeBase64Into(text, bytes) ? bytes : null;
+}
+
+/** Bytes that well-formed base64 `text` decodes to; null when its length cannot be base64. */
+export function base64Size(text: string): number | null {
   if (text.length % 4 !== 0) return null;
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const bytes = Buffer.from(text, 'base64');
-  return bytes.length === (text.length / 4) * 3 - pad ? bytes : null;
+  return (text.length / 4) * 3 - pad;
+}
+
+/**
+ * Decode `text` into `target` (exactly base64Size(text) long); false unless it is well-formed.
+ * Node's decoder skips what is not base64, so anything it skipped shows as a short count (it can
+ * never produce more than base64Size, so filling `target` exactly means every character counted).
+ */
+export function decodeBase64Into(text: string, target: Buffer): boolean {
+  return target.write(text, 'base64') === target.length;
 }
 
 function dispatch(session: RealtimeSession, ev: ClientEvent, clientEventId: string | null): void {

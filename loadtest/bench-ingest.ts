@@ -85,7 +85,7 @@ async function metric(port: number, name: string): Promise<number> {
 const audioMaxBytes = Math.max(512 * 1024 * 1024, Math.ceil(1.25 * levels.reduce((n, l) => n + l * 48_000 * (seconds + (arrival > 0 ? l / arrival : 0)), 0) * (arrival > 0 ? 2 : 1)));
 const mode = arrival > 0 ? `sessions arriving at ${arrival}/s while the others stream, then ${seconds} s more` : `for ${seconds} s`;
 process.stdout.write(`\nThrough one gateway process: 20 ms appends at real-time pace, ${mode} (${clientProcs} client processes); audio stream cap ${(audioMaxBytes / 2 ** 20).toFixed(0)} MiB (PARLEY_AUDIO_MAX_BYTES)\n`);
-process.stdout.write('sessions  load gate  admitted  refused  appends/s  frames/s published  audio published  publish mean  gateway CPU  loop delay  client timer late max\n');
+process.stdout.write('sessions  load gate  admitted  refused  appends/s  frames/s published  audio published  publish mean  gateway CPU  loop delay  failures  client timer late max\n');
 
 /** One level through a fresh gateway; `gate` false turns the load gate off (PARLEY_ADMISSION_MAX_LAG_MS=0). */
 async function runLevel(sessions: number, gate: boolean): Promise<void> {
@@ -128,6 +128,7 @@ async function runLevel(sessions: number, gate: boolean): Promise<void> {
   await new Promise((r) => setTimeout(r, 1_000));
   const frames0 = await metric(port, 'parley_audio_frames_published_total');
   const audio0 = await metric(port, 'parley_audio_published_seconds_total');
+  const fails0 = await metric(port, 'parley_audio_publish_failures_total');
   const pubSum0 = await metric(port, 'parley_audio_publish_seconds_sum');
   const pubCount0 = await metric(port, 'parley_audio_publish_seconds_count');
   const cpu0 = await cpuSeconds(gw.pid!);
@@ -153,6 +154,7 @@ async function runLevel(sessions: number, gate: boolean): Promise<void> {
   const elapsed = (performance.now() - t0) / 1000;
   const frames = (await metric(port, 'parley_audio_frames_published_total')) - frames0;
   const audioPublished = (await metric(port, 'parley_audio_published_seconds_total')) - audio0;
+  const fails = (await metric(port, 'parley_audio_publish_failures_total')) - fails0;
   const pubMean = ((await metric(port, 'parley_audio_publish_seconds_sum')) - pubSum0) / Math.max(1, (await metric(port, 'parley_audio_publish_seconds_count')) - pubCount0);
   const cpu = ((await cpuSeconds(gw.pid!)) - cpu0) / elapsed;
   const sent = results.reduce((n, r) => n + r.sent, 0);
@@ -163,7 +165,7 @@ async function runLevel(sessions: number, gate: boolean): Promise<void> {
   const audioSent = (sent * 20) / 1000;
   const lateMax = Math.max(...results.map((r) => r.lateMax));
   process.stdout.write(
-    `${String(sessions).padStart(8)}  ${(gate ? 'on' : 'off').padStart(9)}  ${String(admitted).padStart(8)}  ${refusedText.padStart(7)}  ${(sent / (elapsed - 1.5)).toFixed(0).padStart(9)}  ${(frames / elapsed).toFixed(0).padStart(18)}  ${`${((audioPublished * 100) / audioSent).toFixed(1)}% of sent`.padStart(15)}  ${(pubMean * 1000).toFixed(2).padStart(9)} ms  ${`${(cpu * 100).toFixed(0)}%`.padStart(11)}  ${`${(loopDelay * 1000).toFixed(0)} ms`.padStart(10)}  ${lateMax.toFixed(0).padStart(9)} ms\n`,
+    `${String(sessions).padStart(8)}  ${(gate ? 'on' : 'off').padStart(9)}  ${String(admitted).padStart(8)}  ${refusedText.padStart(7)}  ${(sent / (elapsed - 1.5)).toFixed(0).padStart(9)}  ${(frames / elapsed).toFixed(0).padStart(18)}  ${`${((audioPublished * 100) / audioSent).toFixed(1)}% of sent`.padStart(15)}  ${(pubMean * 1000).toFixed(2).padStart(9)} ms  ${`${(cpu * 100).toFixed(0)}%`.padStart(11)}  ${`${(loopDelay * 1000).toFixed(0)} ms`.padStart(10)}  ${String(fails).padStart(8)}  ${lateMax.toFixed(0).padStart(9)} ms\n`,
   );
   // SIGTERM when profiling, so the profile is written; the gateway's drain would wait, so SIGKILL after a while.
   gw.kill(nodeArgs.length ? 'SIGTERM' : 'SIGKILL');
