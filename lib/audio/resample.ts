@@ -172,7 +172,9 @@ export class Resampler {
     let phase = this.phase;
     if (taps === 16) {
       // The VAD's 'analysis' filter (24 -> 16 kHz) has 16 taps: fully unrolled, with the same
-      // accumulators summed in the same order as the loop below (identical output), ~1.7x faster.
+      // accumulators summed in the same order as the loop below (identical output). A loop of its
+      // own, phase bookkeeping repeated: one loop branching per sample lost the whole gain (VAD
+      // path 11.1 vs 13.8 us per 40 ms separate, 13.4 merged; min of 15, interleaved, one process).
       for (let n = 0; n < count; n++) {
         const b = phase * 16;
         const s = start;
