@@ -96,9 +96,10 @@ function appendAudio(session: RealtimeSession, raw: Record<string, unknown>, cli
     session.sendError(new ClientRequestError(code, msg, 'audio'), clientEventId);
     return;
   }
+  const notBase64 = () => session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': expected base64-encoded audio bytes.", 'audio'), clientEventId);
   const size = base64Size(audio);
   if (size === null) {
-    session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': expected base64-encoded audio bytes.", 'audio'), clientEventId);
+    notBase64();
     return;
   }
   if (size > MAX_APPEND_BYTES) {
@@ -112,14 +113,12 @@ function appendAudio(session: RealtimeSession, raw: Record<string, unknown>, cli
       return;
     }
     // Decoded straight into the frame the gateway will publish: no buffer per append, no copy.
-    if (!session.ingest.appendWith(size, (tail) => decodeBase64Into(audio, tail))) {
-      session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': expected base64-encoded audio bytes.", 'audio'), clientEventId);
-    }
+    if (!session.ingest.appendWith(size, (tail) => decodeBase64Into(audio, tail))) notBase64();
     return;
   }
   const bytes = decodeBase64Strict(audio);
   if (!bytes) {
-    session.sendError(new ClientRequestError('invalid_value', "Invalid 'audio': expected base64-encoded audio bytes.", 'audio'), clientEventId);
+    notBase64();
     return;
   }
   session.ingest.append(session.decodeG711(format === 'audio/pcmu' ? 'ulaw' : 'alaw', bytes));

@@ -118,19 +118,16 @@ async function runLevel(sessions: number, gate: boolean): Promise<void> {
   await Promise.all(
     clients.map(
       (c, i) =>
-        new Promise<number>((resolve) => {
-          c.once('message', (m: { count?: number }) => resolve(m.count ?? 0));
+        new Promise<void>((resolve) => {
+          c.once('message', () => resolve());
           const count = Math.min(per, sessions - i * per);
           c.send({ type: 'start', url: `ws://127.0.0.1:${port}/v1/realtime?model=gpt-realtime`, key: KEY, count, seconds, chunkMs: 20, arrivalPerSecond: arrival > 0 ? (arrival * count) / sessions : 0 });
         }),
     ),
   );
   await new Promise((r) => setTimeout(r, 1_000));
-  const frames0 = await metric(port, 'parley_audio_frames_published_total');
-  const audio0 = await metric(port, 'parley_audio_published_seconds_total');
-  const fails0 = await metric(port, 'parley_audio_publish_failures_total');
-  const pubSum0 = await metric(port, 'parley_audio_publish_seconds_sum');
-  const pubCount0 = await metric(port, 'parley_audio_publish_seconds_count');
+  const totals = () => metricsOf(port, ['parley_audio_frames_published_total', 'parley_audio_published_seconds_total', 'parley_audio_publish_failures_total', 'parley_audio_publish_seconds_sum', 'parley_audio_publish_seconds_count']);
+  const before = await totals();
   const cpu0 = await cpuSeconds(gw.pid!);
   const t0 = performance.now();
   const done = clients.map((c) => new Promise<IngestClientReport>((resolve) => c.once('message', (m: IngestClientReport) => resolve(m))));
@@ -152,10 +149,8 @@ async function runLevel(sessions: number, gate: boolean): Promise<void> {
   const loopDelay = await metric(port, 'parley_gateway_event_loop_delay_seconds');
   await new Promise((r) => setTimeout(r, 1_500)); // let the last frames flush
   const elapsed = (performance.now() - t0) / 1000;
-  const frames = (await metric(port, 'parley_audio_frames_published_total')) - frames0;
-  const audioPublished = (await metric(port, 'parley_audio_published_seconds_total')) - audio0;
-  const fails = (await metric(port, 'parley_audio_publish_failures_total')) - fails0;
-  const pubMean = ((await metric(port, 'parley_audio_publish_seconds_sum')) - pubSum0) / Math.max(1, (await metric(port, 'parley_audio_publish_seconds_count')) - pubCount0);
+  const [frames, audioPublished, fails, pubSum, pubCount] = (await totals()).map((v, i) => v - before[i]!) as [number, number, number, number, number];
+  const pubMean = pubSum / Math.max(1, pubCount);
   const cpu = ((await cpuSeconds(gw.pid!)) - cpu0) / elapsed;
   const sent = results.reduce((n, r) => n + r.sent, 0);
   const admitted = results.reduce((n, r) => n + r.admitted, 0);

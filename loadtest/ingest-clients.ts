@@ -60,7 +60,7 @@ async function run(o: Start): Promise<void> {
       ),
     );
   }
-  process.send?.({ type: 'connected', count: streaming.length });
+  process.send?.({ type: 'connected' });
   await new Promise<void>((r) => process.once('message', () => r()));
   // One pre-encoded append (low-level noise), shared by every session.
   const pcm = Buffer.alloc(24 * o.chunkMs * 2);
