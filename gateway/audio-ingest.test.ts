@@ -29,7 +29,7 @@ function audio(ms: number, from: number): Uint8Array {
 }
 
 function ingestFor(sessionId: string): AudioIngest {
-  const target = { sessionId, gatewayId: 'gw-test', tenantId: 'tenant-test', partition: 0 };
+  const target = { sessionId, gatewayId: 'gw-test', partition: 0 };
   return new AudioIngest(testBus.bus, target, { frameMs: 40, maxQueuedMs: 60_000 }, log, (m) => assert.fail(m));
 }
 

@@ -1,8 +1,12 @@
 // Input audio of one session onto the bus. Appends are coalesced into frames of at least
 // PARLEY_AUDIO_FRAME_MS (a JetStream publish per 20 ms chunk would cap a process far below its
-// socket capacity), published strictly in order with at most one publish in flight per session,
-// and de-duplicated by `<session>:<seq>` so a retried publish is never stored twice. Input-buffer
-// control (commit, clear, config) travels in the same queue, so it can never overtake audio.
+// socket capacity), published strictly in order with at most one publish in flight per session.
+// Each message carries the session's sequence number (Parley-Seq); the VAD stage drops anything at
+// or below the last one it took, so a retried publish whose first copy was stored is harmless. No
+// Nats-Msg-Id: JetStream's own de-duplication would be a second, costlier copy of that (the server
+// keeps every id for the duplicate window: 1.5 million entries at 50,000 frames/s), and the session
+// is the subject's last token, not a header. Input-buffer control (commit, clear, config) travels in
+// the same queue, so it can never overtake audio.
 import type { Bus } from '../lib/nats/bus.ts';
 import { publishDurable, encodeJson } from '../lib/nats/publish.ts';
 import { metrics } from '../lib/metrics.ts';
@@ -26,7 +30,6 @@ type Segment = AudioSegment | { kind: 'control'; ctl: InputControl; done: (err?:
 export interface IngestTarget {
   readonly sessionId: string;
   readonly gatewayId: string;
-  readonly tenantId: string;
   readonly partition: number;
 }
 
@@ -194,7 +197,6 @@ export class AudioIngest {
     try {
       await publishDurable(this.bus, this.bus.cat.subjects.audio(this.target.partition, this.target.sessionId), pcm, {
         kind: 'audio',
-        msgId: `${this.target.sessionId}:a:${seq}`,
         headers: this.headers({ [HEADER.seq]: String(seq), [HEADER.offset]: String(offset), [HEADER.sentAt]: String(seg.firstAt) }),
       });
       metrics.audioPublished.inc();
@@ -213,7 +215,6 @@ export class AudioIngest {
     try {
       await publishDurable(this.bus, this.bus.cat.subjects.audio(this.target.partition, this.target.sessionId), encodeJson(seg.ctl), {
         kind: 'control',
-        msgId: `${this.target.sessionId}:c:${seq}`,
         headers: this.headers({ [HEADER.seq]: String(seq), [HEADER.offset]: String(this.nextOffset) }),
       });
       seg.done();
@@ -223,6 +224,6 @@ export class AudioIngest {
   }
 
   private headers(extra: Record<string, string>): Record<string, string> {
-    return { [HEADER.session]: this.target.sessionId, [HEADER.gateway]: this.target.gatewayId, [HEADER.tenant]: this.target.tenantId, ...extra };
+    return { [HEADER.gateway]: this.target.gatewayId, ...extra };
   }
 }

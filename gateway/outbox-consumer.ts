@@ -102,7 +102,7 @@ export class OutboxConsumer {
       this.probe?.seen();
       return;
     }
-    const sid = m.headers?.get(HEADER.session) ?? m.subject.slice(m.subject.lastIndexOf('.') + 1);
+    const sid = this.bus.cat.subjects.sessionOf(m.subject);
     const session = this.sessions.get(sid);
     if (!session || session.closed) return;
     session.corked(() => this.deliver(session, m));

@@ -135,7 +135,7 @@ export class SessionLiveness {
     // The VAD owner drops the session's buffers (the highest seq: nothing can come after it).
     await publishDurable(bus, bus.cat.subjects.audio(partitionOf(sessionId, bus.cat.partitions), sessionId), encodeJson({ op: 'close' }), {
       kind: 'control',
-      headers: { [HEADER.session]: sessionId, [HEADER.gateway]: stored.record.gatewayId, [HEADER.tenant]: stored.record.tenantId, [HEADER.seq]: String(Number.MAX_SAFE_INTEGER) },
+      headers: { [HEADER.gateway]: stored.record.gatewayId, [HEADER.seq]: String(Number.MAX_SAFE_INTEGER) },
     });
     await this.o.store.remove(sessionId);
   }

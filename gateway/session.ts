@@ -114,7 +114,7 @@ export class RealtimeSession {
     for (const r of resume?.items ?? []) this.conversation.restore(r.item, r.position, r.version);
     this.ingest = new AudioIngest(
       deps.bus,
-      { sessionId: this.id, gatewayId: deps.gatewayId, tenantId, partition: partitionOf(this.id, deps.bus.cat.partitions) },
+      { sessionId: this.id, gatewayId: deps.gatewayId, partition: partitionOf(this.id, deps.bus.cat.partitions) },
       { frameMs: deps.config.gateway.audioFrameMs, maxQueuedMs: 30_000 },
       this.log,
       (message) => this.sendError(new ClientRequestError('audio_ingest_failed', message), null, 'server_error'),

@@ -85,7 +85,7 @@ async function metric(port: number, name: string): Promise<number> {
 const audioMaxBytes = Math.max(512 * 1024 * 1024, Math.ceil(1.25 * levels.reduce((n, l) => n + l * 48_000 * (seconds + (arrival > 0 ? l / arrival : 0)), 0) * (arrival > 0 ? 2 : 1)));
 const mode = arrival > 0 ? `sessions arriving at ${arrival}/s while the others stream, then ${seconds} s more` : `for ${seconds} s`;
 process.stdout.write(`\nThrough one gateway process: 20 ms appends at real-time pace, ${mode} (${clientProcs} client processes); audio stream cap ${(audioMaxBytes / 2 ** 20).toFixed(0)} MiB (PARLEY_AUDIO_MAX_BYTES)\n`);
-process.stdout.write('sessions  load gate  admitted  refused  appends/s  frames/s published  audio published  publish mean  gateway CPU  loop delay  failures  client timer late max\n');
+process.stdout.write('sessions  load gate  admitted  refused  appends/s  frames/s published  audio published  publish mean  gateway CPU  nats CPU  loop delay  failures  client timer late max\n');
 
 /** One level through a fresh gateway; `gate` false turns the load gate off (PARLEY_ADMISSION_MAX_LAG_MS=0). */
 async function runLevel(sessions: number, gate: boolean): Promise<void> {
@@ -129,6 +129,7 @@ async function runLevel(sessions: number, gate: boolean): Promise<void> {
   const totals = () => metricsOf(port, ['parley_audio_frames_published_total', 'parley_audio_published_seconds_total', 'parley_audio_publish_failures_total', 'parley_audio_publish_seconds_sum', 'parley_audio_publish_seconds_count']);
   const before = await totals();
   const cpu0 = await cpuSeconds(gw.pid!);
+  const natsCpu0 = await cpuSeconds(nats.pid);
   const t0 = performance.now();
   const done = clients.map((c) => new Promise<IngestClientReport>((resolve) => c.once('message', (m: IngestClientReport) => resolve(m))));
   for (const c of clients) c.send({ type: 'go' });
@@ -152,6 +153,7 @@ async function runLevel(sessions: number, gate: boolean): Promise<void> {
   const [frames, audioPublished, fails, pubSum, pubCount] = (await totals()).map((v, i) => v - before[i]!) as [number, number, number, number, number];
   const pubMean = pubSum / Math.max(1, pubCount);
   const cpu = ((await cpuSeconds(gw.pid!)) - cpu0) / elapsed;
+  const natsCpu = ((await cpuSeconds(nats.pid)) - natsCpu0) / elapsed;
   const sent = results.reduce((n, r) => n + r.sent, 0);
   const admitted = results.reduce((n, r) => n + r.admitted, 0);
   const refused = new Map<string, number>();
@@ -160,7 +162,7 @@ async function runLevel(sessions: number, gate: boolean): Promise<void> {
   const audioSent = (sent * 20) / 1000;
   const lateMax = Math.max(...results.map((r) => r.lateMax));
   process.stdout.write(
-    `${String(sessions).padStart(8)}  ${(gate ? 'on' : 'off').padStart(9)}  ${String(admitted).padStart(8)}  ${refusedText.padStart(7)}  ${(sent / (elapsed - 1.5)).toFixed(0).padStart(9)}  ${(frames / elapsed).toFixed(0).padStart(18)}  ${`${((audioPublished * 100) / audioSent).toFixed(1)}% of sent`.padStart(15)}  ${(pubMean * 1000).toFixed(2).padStart(9)} ms  ${`${(cpu * 100).toFixed(0)}%`.padStart(11)}  ${`${(loopDelay * 1000).toFixed(0)} ms`.padStart(10)}  ${String(fails).padStart(8)}  ${lateMax.toFixed(0).padStart(9)} ms\n`,
+    `${String(sessions).padStart(8)}  ${(gate ? 'on' : 'off').padStart(9)}  ${String(admitted).padStart(8)}  ${refusedText.padStart(7)}  ${(sent / (elapsed - 1.5)).toFixed(0).padStart(9)}  ${(frames / elapsed).toFixed(0).padStart(18)}  ${`${((audioPublished * 100) / audioSent).toFixed(1)}% of sent`.padStart(15)}  ${(pubMean * 1000).toFixed(2).padStart(9)} ms  ${`${(cpu * 100).toFixed(0)}%`.padStart(11)}  ${`${(natsCpu * 100).toFixed(0)}%`.padStart(8)}  ${`${(loopDelay * 1000).toFixed(0)} ms`.padStart(10)}  ${String(fails).padStart(8)}  ${lateMax.toFixed(0).padStart(9)} ms\n`,
   );
   // SIGTERM when profiling, so the profile is written; the gateway's drain would wait, so SIGKILL after a while.
   gw.kill(nodeArgs.length ? 'SIGTERM' : 'SIGKILL');

@@ -51,6 +51,11 @@ export interface Catalogue {
     heartbeatKeyAll(): string;
     heartbeatSession(key: string): string;
     heartbeat(sessionId: string): string;
+    /**
+     * The session a per-session subject (audio, outbox, job, conversation, cancel) belongs to: its
+     * last token. Hot consumers read it here instead of from a header (one header less per message).
+     */
+    sessionOf(subject: string): string;
   };
   readonly streams: {
     readonly audio: string;
@@ -125,6 +130,7 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
       heartbeatKeyAll: () => `${HEARTBEAT_KEY_PREFIX}>`,
       heartbeatSession: (key) => key.slice(HEARTBEAT_KEY_PREFIX.length),
       heartbeat: (sid) => `$KV.${heartbeatsBucket}.${heartbeatKey(sid)}`,
+      sessionOf: (subject) => subject.slice(subject.lastIndexOf('.') + 1),
     },
     streams: {
       audio: `${P}_AUDIO`,

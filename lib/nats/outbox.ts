@@ -7,7 +7,6 @@ import { HEADER, type OutboxEvent } from '../../schemas/index.ts';
 export function publishOutbox(bus: Bus, target: { gatewayId: string; sessionId: string }, event: OutboxEvent, msgId: string, signal?: AbortSignal): Promise<unknown> {
   return publishJson(bus, bus.cat.subjects.outbox(target.gatewayId, target.sessionId), event, {
     msgId,
-    headers: { [HEADER.session]: target.sessionId },
     ...(signal ? { signal } : {}),
   });
 }
@@ -23,7 +22,6 @@ export function publishTtsAudio(
     kind: 'tts.audio',
     msgId: `tts:${target.responseId}:${target.sentence}:${target.chunk}`,
     headers: {
-      [HEADER.session]: target.sessionId,
       [HEADER.response]: target.responseId,
       [HEADER.sentence]: String(target.sentence),
       [HEADER.chunk]: String(target.chunk),

@@ -42,7 +42,7 @@ function message(session: string, seq: number, kind: 'audio' | 'control', data: 
   return {
     streamSeq: ++streamSeq,
     subject: bus.cat.subjects.audio(0, session),
-    headers: buildHeaders(kind, { [HEADER.session]: session, [HEADER.gateway]: 'gw', [HEADER.seq]: String(seq), [HEADER.offset]: String(offset), [HEADER.sentAt]: String(Date.now()) }),
+    headers: buildHeaders(kind, { [HEADER.gateway]: 'gw', [HEADER.seq]: String(seq), [HEADER.offset]: String(offset), [HEADER.sentAt]: String(Date.now()) }),
     data,
     ack: () => acks.set(id, (acks.get(id) ?? 0) + 1),
     term: () => assert.fail(`${id} terminated`),
@@ -125,4 +125,21 @@ test('frames below the silence floor are decided without inference, in order, an
   assert.deepEqual(sizes, [1, 1, 1, 1, 1, 1]);
   assert.equal(acks.size, 23);
   assert.ok([...acks.values()].every((n) => n === 1), 'each message acked exactly once');
+});
+
+test('a frame stored twice (a publish retried after a lost PubAck) is taken once; both copies are acked', async () => {
+  const sizes: number[] = [];
+  const acks = new Map<string, number>();
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), ...options, sessions: new SessionStore(buckets.sessions), batchWindowMs: 0, batchAboveBusy: 0 });
+  const first = whiteNoise(200, -50);
+  processor.enqueue(message('dup', 0, 'control', encodeJson(config), 0, acks));
+  processor.enqueue(message('dup', 1, 'audio', first, 0, acks));
+  processor.enqueue(message('dup', 1, 'audio', first, 0, acks)); // the gateway does not set Nats-Msg-Id: Parley-Seq is the key
+  processor.enqueue(message('dup', 2, 'audio', whiteNoise(200, -50), 24 * 200, acks));
+  await processor.idle();
+  processor.close();
+  // 400 ms of distinct audio is 12 whole frames at 16 kHz; the copy added none.
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 12);
+  assert.equal(acks.get('dup:1'), 2);
+  assert.equal(acks.get('dup:2'), 1);
 });

@@ -103,7 +103,7 @@ export class VadProcessor {
       this.onProbe(Number(msg.subject.split('.').at(-2)));
       return;
     }
-    const sid = msg.headers?.get(HEADER.session) ?? '';
+    const sid = this.o.bus.cat.subjects.sessionOf(msg.subject);
     const gw = msg.headers?.get(HEADER.gateway) ?? '';
     const seq = Number(msg.headers?.get(HEADER.seq) ?? NaN);
     if (!sid || !gw || !Number.isInteger(seq)) {
