@@ -13,7 +13,7 @@ import type { MsgHdrs } from '@nats-io/nats-core';
 import type { Bus } from '../../lib/nats/bus.ts';
 import { decodeJson } from '../../lib/nats/publish.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { metrics } from '../../lib/metrics.ts';
+import { hotCounter, metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { SessionStore } from '../../lib/session-store.ts';
 import { HEADER, validators } from '../../schemas/index.ts';
@@ -22,9 +22,9 @@ import { SessionVad, type PendingFrame, type VadAction } from './session-vad.ts'
 import type { VadEngine } from './silero-engine.ts';
 import { publishVadAction, storeTurn } from './publish-actions.ts';
 
-// Bound once: a labelled inc() per frame would hash its labels thousands of times a second.
-const inferredFrames = metrics.vadFrames.labels({ result: 'inferred' });
-const silentFrames = metrics.vadFrames.labels({ result: 'silent' });
+// Counted in plain numbers: a labelled inc() per frame would hash its labels thousands of times a second.
+const inferredFrames = hotCounter(metrics.vadFrames, { result: 'inferred' });
+const silentFrames = hotCounter(metrics.vadFrames, { result: 'silent' });
 
 /** A message from the audio stream: live from the durable consumer, or replayed on takeover. */
 export interface AudioMessage {
