@@ -15,14 +15,17 @@ import type {
   TranscriptionSessionUpdateBetaEvent,
 } from '../schemas/index.ts';
 import { applyBetaUpdate, applyGaUpdate } from './session-config.ts';
+import { scanPlainAppend } from './append-bytes.ts';
 import { createItemFromClient, retrieveItem, truncateItem, deleteItem } from './items.ts';
 import { responseOptionsFromBeta, responseOptionsFromGa } from './response-options.ts';
 import type { RealtimeSession } from './session.ts';
 
 const MAX_APPEND_BYTES = 15 * 1024 * 1024;
+const APPEND = 'input_audio_buffer.append';
 const decoder = new TextDecoder();
 
 export function handleClientMessage(session: RealtimeSession, data: ArrayBuffer, isBinary: boolean): void {
+  if (!isBinary && appendPlain(session, Buffer.from(data))) return;
   if (isBinary) {
     session.sendError(new ClientRequestError('invalid_event', 'Expected a text WebSocket message; binary frames are not supported.'), null);
     return;
@@ -121,6 +124,22 @@ function appendAudio(session: RealtimeSession, raw: Record<string, unknown>, cli
     return;
   }
   session.ingest.append(session.decodeG711(format === 'audio/pcmu' ? 'ulaw' : 'alaw', bytes));
+}
+
+/**
+ * The hot path: a plain append (gateway/append-bytes.ts) of PCM16 decoded from the frame's bytes.
+ * False when the event is anything else, or anything about it is wrong: then the general path
+ * parses it and accepts or reports it exactly as it would have.
+ */
+function appendPlain(session: RealtimeSession, frame: Buffer): boolean {
+  const plain = scanPlainAppend(frame);
+  if (!plain || session.config.input_format.type !== 'audio/pcm' || !session.dialect.validator(APPEND)) return false;
+  const audio = frame.toString('latin1', plain.audioStart, plain.audioEnd);
+  const size = base64Size(audio);
+  if (size === null || size > MAX_APPEND_BYTES || size % 2 !== 0) return false;
+  if (!session.ingest.appendWith(size, (tail) => decodeBase64Into(audio, tail))) return false;
+  eventCounter(APPEND).inc();
+  return true;
 }
 
 // A module function, not a closure per append: the loader's keepNames wraps every named closure in
