@@ -9,7 +9,6 @@
 // declared a PING round trip makes sure everything the server had already sent has been read.
 import type { Bus } from './bus.ts';
 import { publishDurable } from './publish.ts';
-import { HEADER } from '../../schemas/index.ts';
 
 export const PROBE_SESSION = '_probe';
 
@@ -54,7 +53,7 @@ export function startConsumerProbe(o: {
     publishDurable(o.bus, o.subject, new Uint8Array(0), {
       kind: 'probe',
       msgId: `probe:${o.subject}:${now}:${n++}`,
-      headers: { [HEADER.session]: PROBE_SESSION, ...o.headers },
+      ...(o.headers ? { headers: o.headers } : {}),
       retryForMs: o.everyMs,
     })
       .then(() => {

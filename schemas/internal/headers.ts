@@ -3,9 +3,7 @@
 export const HEADER = {
   /** audio | control | event | tts.audio | probe */
   kind: 'Parley-Kind',
-  session: 'Parley-Session',
   gateway: 'Parley-Gateway',
-  tenant: 'Parley-Tenant',
   /** Per-session frame sequence number on the audio subject. */
   seq: 'Parley-Seq',
   /** Sample offset of the frame's first sample since the session started (24 kHz). */
