@@ -10,7 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import pg from 'pg';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
+import { createCatalogue } from '../../subjects/index.ts';
 import { startTestPlatform, TEST_KEY, type TestPlatform } from '../support/platform.ts';
 import { startRole, type RoleProcess } from '../support/processes.ts';
 import { silence, synthesizeSpeech } from '../support/speech.ts';
@@ -42,6 +45,27 @@ after(async () => {
   await nats?.stop();
   await rm(natsDir, { recursive: true, force: true });
 });
+
+/** On a miss: what the conversation log holds for the session, and where the persist consumer is. */
+async function conversationLogState(sid: string): Promise<string> {
+  const nc = await connect({ servers: nats.url });
+  try {
+    const cat = createCatalogue({ prefix: 'parley', partitions: 16 });
+    const jsm = await jetstreamManager(nc);
+    const persist = await jsm.consumers.info(cat.streams.conversation, cat.consumers.persist);
+    const dlq = await jsm.streams.info(cat.streams.deadLetters);
+    const log = await jetstream(nc).consumers.get(cat.streams.conversation, { filter_subjects: cat.subjects.conversation(sid) });
+    const records: string[] = [];
+    for await (const m of await log.fetch({ max_messages: 200, expires: 2_000 })) {
+      const r = m.json<{ kind: string; item?: { id: string }; itemId?: string; version?: number }>();
+      records.push(`#${m.seq} ${r.kind} ${r.item?.id ?? r.itemId ?? ''} v${r.version ?? ''}`);
+      if (m.info.pending === 0) break;
+    }
+    return `persist consumer: pending ${persist.num_pending}, ack pending ${persist.num_ack_pending}, redelivered ${persist.num_redelivered}; dead letters ${dlq.state.messages}\nconversation log: ${records.join('; ')}`;
+  } finally {
+    await nc.close();
+  }
+}
 
 interface Client {
   ws: WebSocket;
@@ -152,7 +176,12 @@ test('a gateway killed mid-session: the client resumes on the other gateway with
   // On a miss, say which item is missing: gateway A's four, plus what gateway B announced.
   const announcedOnB = [...new Set(c2.events.filter((e) => e['type'] === 'conversation.item.added').map((e) => (e['item'] as { id: string }).id))];
   const missing = [...new Set([...rowsOnA.map((r) => r.item_id), ...announcedOnB])].filter((id) => !rows.some((r) => r.item_id === id));
-  assert.equal(rows.length, 6, `three turns, two items each: ${rows.map((r) => r.item_id).join(',')}; added on B: ${announcedOnB.join(',')}; missing: ${missing.join(',')}`);
+  if (rows.length !== 6) {
+    const complaintsOnB = b.proc.output().split('\n').filter((l) => /"level":"(warn|error|fatal)"/.test(l)).slice(-10).join('\n');
+    const eventsOnB = c2.events.map((e) => e['type']).join(',');
+    assert.fail(`three turns, two items each: ${rows.map((r) => r.item_id).join(',')}; added on B: ${announcedOnB.join(',')}; missing: ${missing.join(',')}\n` +
+      `events on B: ${eventsOnB}\ngateway B warned: ${complaintsOnB || 'nothing'}\n${await conversationLogState(sid)}`);
+  }
   assert.equal(new Set(rows.map((r) => r.item_id)).size, 6);
   await b.proc.kill('SIGTERM');
 });
