@@ -189,3 +189,30 @@ test("the 'analysis' filter's unrolled 16-tap path computes the polyphase convol
     assert.ok(Math.abs(out[j]! - sum / 32768) <= 1e-6, `output ${j}: ${out[j]} vs ${sum / 32768}`);
   }
 });
+
+test('digital silence between noise bursts: every output is still the polyphase convolution, under any chunking', () => {
+  for (const quality of ['analysis', 'good'] as const) {
+    const f = polyphaseFilterFor(24000, 16000, quality);
+    const zeros = (samples: number) => new Uint8Array(samples * 2);
+    // Silence first (the resampler's own history is zeros too), between bursts, and last; one
+    // silent stretch shorter than the filter, so windows straddle both kinds.
+    const input = concatBytes([zeros(3000), noisePcm16(1500, 3), zeros(f.taps - 3), noisePcm16(700, 4), zeros(4000), noisePcm16(900, 5), zeros(2500)]);
+    const x = new Float64Array(f.halfWidth - 1 + input.length / 2);
+    for (let i = 0; i < input.length / 2; i++) x[f.halfWidth - 1 + i] = readPcm16(input, i);
+    // Small chunks drain often, so some drains start right where a burst ends.
+    for (const maxChunk of [1_500, 40]) {
+      const r = new Resampler(24000, 16000, { quality });
+      const out = new Float32Array(r.maxOutputFor(input.length) + 64);
+      let n = 0;
+      for (const chunk of randomChunks(input, seededRandom(13), maxChunk)) n += r.pushFloat32Into(chunk, out, n);
+      assert.ok(n > 8_000, `${n} outputs`);
+      for (let j = 0; j < n; j++) {
+        const phase = (j * f.down) % f.up;
+        const start = Math.floor((j * f.down) / f.up);
+        let sum = 0;
+        for (let k = 0; k < f.taps; k++) sum += f.coeffs[phase * f.taps + k]! * x[start + k]!;
+        assert.ok(Math.abs(out[j]! - sum / 32768) <= 1e-6, `${quality}, chunks up to ${maxChunk} bytes: output ${j}: ${out[j]} vs ${sum / 32768}`);
+      }
+    }
+  }
+});

@@ -44,6 +44,12 @@ export class Resampler {
   private outputSamples = 0;
   /** Low byte of a sample whose high byte has not arrived yet, or -1. */
   private pendingByte = -1;
+  /**
+   * How many samples at the end of `history` are zero. Digital silence (a muted or gated
+   * microphone: often half of a voice session's input) then resamples to zeros without the
+   * convolution: exact, since every tap multiplies a zero.
+   */
+  private zeroTail = 0;
 
   constructor(fromRate: number, toRate: number, opts: ResamplerOptions = {}) {
     for (const rate of [fromRate, toRate]) {
@@ -96,6 +102,7 @@ export class Resampler {
     this.ensureCapacity(this.historyLength + f.taps);
     this.history.fill(0, this.historyLength, this.historyLength + f.taps);
     this.historyLength += f.taps;
+    this.zeroTail += f.taps;
     const tail = toPcm16(this.drain(Math.max(0, target - this.outputSamples)));
     this.reset();
     return tail;
@@ -108,6 +115,7 @@ export class Resampler {
     this.historyLength = halfWidth - 1;
     this.ensureCapacity(this.historyLength);
     this.history.fill(0, 0, this.historyLength);
+    this.zeroTail = this.historyLength;
     this.tapStart = 0;
     this.phase = 0;
     this.inputSamples = 0;
@@ -134,6 +142,11 @@ export class Resampler {
       h[w++] = ((((bytes[byteIndex] as number) | ((bytes[byteIndex + 1] as number) << 8)) << 16) >> 16);
     }
     if (byteIndex < bytes.length) this.pendingByte = bytes[byteIndex] as number;
+    // Trailing zeros of what came in (speech rarely has any: the scan stops at once).
+    const from = this.historyLength;
+    let z = w;
+    while (z > from && h[z - 1] === 0) z--;
+    this.zeroTail = z === from ? this.zeroTail + (w - from) : w - z;
     this.historyLength = w;
     this.inputSamples += samples;
   }
@@ -170,6 +183,12 @@ export class Resampler {
     const stepFrac = down % up;
     let start = this.tapStart;
     let phase = this.phase;
+    if (this.zeroTail >= this.historyLength - start) {
+      // Every tap of every output here reads a zero.
+      out.fill(0, offset, offset + count);
+      const fracs = phase + count * stepFrac;
+      return this.finishDrain(count, start + count * stepWhole + Math.floor(fracs / up), fracs % up);
+    }
     if (taps === 16) {
       // The VAD's 'analysis' filter (24 -> 16 kHz) has 16 taps: fully unrolled, with the same
       // accumulators summed in the same order as the loop below (identical output). A loop of its
@@ -225,6 +244,7 @@ export class Resampler {
     this.outputSamples += count;
     this.history.copyWithin(0, start, this.historyLength);
     this.historyLength -= start;
+    if (this.zeroTail > this.historyLength) this.zeroTail = this.historyLength;
     this.tapStart = 0;
     return count;
   }

@@ -86,3 +86,27 @@ test('a job that ignores its cancel does not hold stop() up; it stays unacked fo
   assert.equal(await pending(), 1);
   release();
 });
+
+test('a job published with an attachment reaches its handler with those bytes', async (t) => {
+  await bus.jsm.consumers.add(STREAM, { durable_name: 'attached', filter_subject: 'jctest.jobs.attached', ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000 });
+  const audio = Uint8Array.from({ length: 9_600 }, (_, i) => i % 199);
+  let seen!: (got: { job: TtsJob; attachment: Uint8Array | undefined }) => void;
+  const handled = new Promise<{ job: TtsJob; attachment: Uint8Array | undefined }>((r) => (seen = r));
+  const worker = startJobConsumer<TtsJob>({
+    bus,
+    stage: 'tts',
+    stream: STREAM,
+    consumer: 'attached',
+    concurrency: 1,
+    ackWaitMs: 30_000,
+    maxDeliver: 3,
+    validator: validators.ttsJob,
+    log: createRootLogger({ level: 'silent' }),
+    handle: async (j, ctx) => seen({ job: j, attachment: ctx.attachment }),
+  });
+  t.after(() => worker.stop());
+  await publishJson(bus, 'jctest.jobs.attached', job(7), { attachment: audio });
+  const got = await handled;
+  assert.equal(got.job.responseId, 'r7');
+  assert.deepEqual(new Uint8Array(got.attachment!), audio);
+});

@@ -6,8 +6,8 @@
 // the dead-letter stream, the owner is told through `onDead`, and the message is terminated.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Bus } from './bus.ts';
-import { decodeJson, publishJson } from './publish.ts';
-import type { Validator } from '../../schemas/index.ts';
+import { decodeJsonMessage, publishJson } from './publish.ts';
+import { HEADER, type DeadLetter, type Validator } from '../../schemas/index.ts';
 import { CancelledError, ParleyError, errorMessage, isAbortError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
@@ -18,6 +18,8 @@ export interface JobContext {
   readonly deliveryCount: number;
   readonly lastAttempt: boolean;
   readonly log: Logger;
+  /** Bytes that came after the job's JSON (see encodeJsonWithAttachment). */
+  readonly attachment: Uint8Array | undefined;
 }
 
 export interface JobConsumerOptions<T> {
@@ -68,8 +70,9 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
     const deliveryCount = msg.info.deliveryCount;
     const lastAttempt = deliveryCount >= o.maxDeliver;
     let body: unknown;
+    let attachment: Uint8Array | undefined;
     try {
-      body = decodeJson(msg.data);
+      ({ body, attachment } = decodeJsonMessage(msg.data, msg.headers));
     } catch (err) {
       await park(msg, deliveryCount, 'invalid_json', errorMessage(err));
       return;
@@ -90,7 +93,7 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
     const attrs = { [ATTR.stage]: o.stage, [ATTR.delivery]: deliveryCount, ...(o.describe?.(job) ?? {}) };
     const log = o.log.child(o.describe?.(job) ?? {});
     try {
-      await inSpan(`${o.stage}.job`, extractTrace(msg.headers), attrs, () => o.handle(job, { signal: jobAbort.signal, deliveryCount, lastAttempt, log }));
+      await inSpan(`${o.stage}.job`, extractTrace(msg.headers), attrs, () => o.handle(job, { signal: jobAbort.signal, deliveryCount, lastAttempt, log, attachment }));
       msg.ack();
       metrics.stageJobs.inc({ stage: o.stage, outcome: 'ok' });
     } catch (err) {
@@ -123,13 +126,10 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
   async function park(msg: JsMsg, deliveries: number, code: string, message: string): Promise<void> {
     metrics.deadLetters.inc({ stage: o.stage });
     metrics.stageJobs.inc({ stage: o.stage, outcome: 'dead' });
+    const attachmentAt = msg.headers?.get(HEADER.attachment);
+    const letter: DeadLetter = { stage: o.stage, subject: msg.subject, deliveries, error: { code, message }, body: Buffer.from(msg.data).toString('base64'), ...(attachmentAt ? { attachmentAt } : {}) };
     try {
-      await publishJson(
-        o.bus,
-        o.bus.cat.subjects.deadLetter(o.stage),
-        { stage: o.stage, subject: msg.subject, deliveries, error: { code, message }, body: Buffer.from(msg.data).toString('base64') },
-        { msgId: `dlq:${o.stage}:${msg.seq}`, retryForMs: 10_000 },
-      );
+      await publishJson(o.bus, o.bus.cat.subjects.deadLetter(o.stage), letter, { msgId: `dlq:${o.stage}:${msg.seq}`, retryForMs: 10_000 });
     } catch (err) {
       o.log.error({ err: errorMessage(err), subject: msg.subject }, 'could not park dead letter');
     }

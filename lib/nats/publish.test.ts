@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { startTestBus, type TestBus } from '../../test/support/bus.ts';
 import type { Bus } from './bus.ts';
 import { CancelledError, TransportError } from '../errors.ts';
-import { publishDurable } from './publish.ts';
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import { HEADER } from '../../schemas/index.ts';
+import { decodeJsonMessage, publishDurable, publishJson } from './publish.ts';
 
 let testBus: TestBus;
 let bus: Bus;
@@ -48,4 +50,25 @@ test('a cancel during the retries ends them at once with CancelledError', async 
   const took = performance.now() - started;
   assert.ok(err instanceof CancelledError, String(err));
   assert.ok(took < 1_000, `stopped ${took.toFixed(0)} ms after the start (cancel at 400 ms)`);
+});
+
+test('a JSON body with an attachment: stored as the JSON then the raw bytes, read back whole; a bad offset is refused', async () => {
+  const audio = Uint8Array.from({ length: 4_801 }, (_, i) => (i * 31) % 256);
+  const body = { text: 'naïve – 日本' }; // the offset counts bytes, not characters
+  await publishJson(bus, 'pubtest.ok.attached', body, { attachment: audio });
+  const stored = await bus.jsm.streams.getMessage('PUBTEST', { last_by_subj: 'pubtest.ok.attached' });
+  assert.equal(stored!.header.get(HEADER.attachment), String(Buffer.byteLength(JSON.stringify(body))));
+  const read = decodeJsonMessage(stored!.data, stored!.header);
+  assert.deepEqual(read.body, body);
+  assert.deepEqual(read.attachment, audio);
+
+  await publishJson(bus, 'pubtest.ok.plain', body);
+  const plain = await bus.jsm.streams.getMessage('PUBTEST', { last_by_subj: 'pubtest.ok.plain' });
+  assert.deepEqual(decodeJsonMessage(plain!.data, plain!.header), { body });
+
+  for (const bad of ['-1', 'x', '1.5', String(stored!.data.length + 1)]) {
+    const h = natsHeaders();
+    h.set(HEADER.attachment, bad);
+    assert.throws(() => decodeJsonMessage(stored!.data, h), new RegExp(`Parley-Attachment ${bad.replace('.', '\\.')} is outside`));
+  }
 });

@@ -21,6 +21,28 @@ export function decodeJson(data: Uint8Array): unknown {
   return JSON.parse(decoder.decode(data));
 }
 
+/**
+ * A JSON body followed by raw bytes (HEADER.attachment says where they start): audio that goes with
+ * a job travels without base64, which was a measured ~8% of the VAD thread and ~4% of the main one
+ * at 300 sessions (stringify and encode on one side, decode and parse on the other).
+ */
+export function encodeJsonWithAttachment(body: unknown, attachment: Uint8Array): { data: Uint8Array; headers: Record<string, string> } {
+  const json = encodeJson(body);
+  const data = new Uint8Array(json.length + attachment.length);
+  data.set(json, 0);
+  data.set(attachment, json.length);
+  return { data, headers: { [HEADER.attachment]: String(json.length) } };
+}
+
+/** The JSON body of a message and its attachment, if it has one (throws on a malformed body or offset). */
+export function decodeJsonMessage(data: Uint8Array, headers: MsgHdrs | undefined): { body: unknown; attachment?: Uint8Array } {
+  const at = headers?.get(HEADER.attachment);
+  if (!at) return { body: decodeJson(data) };
+  const offset = Number(at);
+  if (!Number.isInteger(offset) || offset < 0 || offset > data.length) throw new Error(`${HEADER.attachment} ${at} is outside the ${data.length}-byte message`);
+  return { body: decodeJson(data.subarray(0, offset)), attachment: data.subarray(offset) };
+}
+
 export interface PublishOptions {
   /** Stable id for de-duplication within the stream's duplicate window. */
   readonly msgId?: string;
@@ -67,6 +89,10 @@ export async function publishDurable(bus: Bus, subject: string, payload: Uint8Ar
   throw new TransportError(`publish to ${subject} failed for ${opts.retryForMs ?? DEFAULT_RETRY_FOR_MS} ms: ${errorMessage(lastErr)}`, lastErr);
 }
 
-export function publishJson(bus: Bus, subject: string, body: unknown, opts: PublishOptions = {}): Promise<PubAckInfo> {
-  return publishDurable(bus, subject, encodeJson(body), { kind: 'event', ...opts });
+/** `attachment`: raw bytes carried after the JSON (see encodeJsonWithAttachment). */
+export function publishJson(bus: Bus, subject: string, body: unknown, opts: PublishOptions & { readonly attachment?: Uint8Array } = {}): Promise<PubAckInfo> {
+  const { attachment, ...rest } = opts;
+  if (!attachment) return publishDurable(bus, subject, encodeJson(body), { kind: 'event', ...rest });
+  const framed = encodeJsonWithAttachment(body, attachment);
+  return publishDurable(bus, subject, framed.data, { kind: 'event', ...rest, headers: { ...rest.headers, ...framed.headers } });
 }

@@ -1,13 +1,13 @@
 // Committed utterances against a real nats-server with the real topology: a short one travels in
-// its STT job (and is stored in the utterance stream too, for item.retrieve); a long one is only
-// in the stream and its job points there; a job whose audio does not match its sample count falls
-// back to the stream.
+// its STT job as raw bytes after the JSON (and is stored in the utterance stream too, for
+// item.retrieve); a long one is only in the stream and its job points there; a job whose audio
+// does not match its sample count falls back to the stream.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestBus, type TestBus } from '../../test/support/bus.ts';
 import { validators, type SttJob } from '../../schemas/index.ts';
 import type { Bus } from './bus.ts';
-import { decodeJson } from './publish.ts';
+import { decodeJsonMessage } from './publish.ts';
 import { ensureTopology } from './topology.ts';
 import { INLINE_AUDIO_MAX_BYTES, readUtterance, storeUtterance, utteranceOf } from './utterances.ts';
 
@@ -24,40 +24,39 @@ after(() => testBus?.stop());
 const owner = (itemId: string) => ({ sessionId: 'sess_utt', gatewayId: 'gw_1', tenantId: 'tenant-a', itemId, transcription: null });
 const speech = (bytes: number) => Uint8Array.from({ length: bytes }, (_, i) => (i * 7) % 251);
 
-/** The STT job queued for an item, read straight off the jobs stream. */
-async function jobFor(itemId: string): Promise<SttJob> {
+/** The STT job queued for an item and its attachment, read straight off the jobs stream. */
+async function jobFor(itemId: string): Promise<{ job: SttJob; attachment: Uint8Array | undefined }> {
   const msg = await bus.jsm.streams.getMessage(bus.cat.streams.jobs, { last_by_subj: bus.cat.subjects.sttJob('sess_utt') });
-  const job = decodeJson(msg!.data);
+  const { body: job, attachment } = decodeJsonMessage(msg!.data, msg!.header);
   assert.ok(validators.sttJob.check(job));
   assert.equal(job.itemId, itemId);
-  return job;
+  return { job, attachment };
 }
 
 test('a short utterance rides in its STT job and is stored in the utterance stream as well', async () => {
   const audio = speech(96_000); // 2 s
   await storeUtterance(bus, owner('item_short'), audio);
-  const job = await jobFor('item_short');
+  const { job, attachment } = await jobFor('item_short');
   assert.equal(job.chunks, 1);
-  assert.deepEqual(new Uint8Array(Buffer.from(job.audio!, 'base64')), audio);
+  assert.deepEqual(attachment, audio);
   assert.deepEqual(await readUtterance(bus, 'sess_utt', 'item_short', 1), audio);
   // Taken from the job: it comes back whole even with the stream copy gone.
   await bus.jsm.streams.purge(bus.cat.streams.utterances, { filter: bus.cat.subjects.utteranceChunk('sess_utt', 'item_short', 0) });
-  assert.deepEqual(new Uint8Array(await utteranceOf(bus, job)), audio);
+  assert.deepEqual(new Uint8Array(await utteranceOf(bus, job, attachment)), audio);
 });
 
 test('a long utterance is stored in chunks; its job carries none of it and is answered from the stream', async () => {
   const audio = speech(INLINE_AUDIO_MAX_BYTES + 48_000);
   await storeUtterance(bus, owner('item_long'), audio);
-  const job = await jobFor('item_long');
-  assert.equal(job.audio, undefined);
+  const { job, attachment } = await jobFor('item_long');
+  assert.equal(attachment, undefined);
   assert.equal(job.chunks, 2);
-  assert.deepEqual(new Uint8Array(await utteranceOf(bus, job)), audio);
+  assert.deepEqual(new Uint8Array(await utteranceOf(bus, job, attachment)), audio);
 });
 
 test('a job whose audio does not match its sample count is answered from the stream', async () => {
   const audio = speech(9_600);
   await storeUtterance(bus, owner('item_cut'), audio);
-  const job = await jobFor('item_cut');
-  const cut = { ...job, audio: Buffer.from(audio.subarray(0, 4_800)).toString('base64') };
-  assert.deepEqual(new Uint8Array(await utteranceOf(bus, cut)), audio);
+  const { job, attachment } = await jobFor('item_cut');
+  assert.deepEqual(new Uint8Array(await utteranceOf(bus, job, attachment!.subarray(0, 4_800))), audio);
 });

@@ -8,7 +8,7 @@ import { TransportError } from '../errors.ts';
 import { concatBytes } from '../audio/index.ts';
 
 export const UTTERANCE_CHUNK_BYTES = 256 * 1024;
-/** Utterances up to this size (5.4 s of 24 kHz PCM16; 350 KB as base64, within the jobs stream's 1 MiB messages) ride in their STT job. */
+/** Utterances up to this size (5.4 s of 24 kHz PCM16, within the jobs stream's 1 MiB messages) ride in their STT job. */
 export const INLINE_AUDIO_MAX_BYTES = 256 * 1024;
 const RATE = 24_000;
 
@@ -55,17 +55,13 @@ export async function storeUtterance(bus: Bus, o: UtteranceOwner, audio: Uint8Ar
     chunks,
     transcription: o.transcription,
     committedAt: Date.now(),
-    ...(inline ? { audio: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength).toString('base64') } : {}),
   };
-  await Promise.all([stored, publishJson(bus, bus.cat.subjects.sttJob(o.sessionId), job, { msgId: `stt:${o.itemId}` })]);
+  await Promise.all([stored, publishJson(bus, bus.cat.subjects.sttJob(o.sessionId), job, { msgId: `stt:${o.itemId}`, ...(inline ? { attachment: audio } : {}) })]);
 }
 
-/** A job's utterance: the audio it carries when that is whole, else read back from the utterance stream. */
-export async function utteranceOf(bus: Bus, job: SttJob): Promise<Uint8Array> {
-  if (job.audio !== undefined) {
-    const audio = Buffer.from(job.audio, 'base64');
-    if (audio.length === job.samples * 2) return audio;
-  }
+/** A job's utterance: the audio attached to it when that is whole, else read back from the utterance stream. */
+export async function utteranceOf(bus: Bus, job: SttJob, attachment: Uint8Array | undefined): Promise<Uint8Array> {
+  if (attachment && attachment.length === job.samples * 2) return attachment;
   return readUtterance(bus, job.sessionId, job.itemId, job.chunks);
 }
 

@@ -13,6 +13,11 @@ export const HEADER = {
   response: 'Parley-Response',
   sentence: 'Parley-Sentence',
   chunk: 'Parley-Chunk',
+  /**
+   * Byte offset in the message data where a binary attachment starts, after the JSON body (an STT
+   * job's utterance audio): bytes travel as bytes, not as base64 inside the JSON.
+   */
+  attachment: 'Parley-Attachment',
   traceparent: 'traceparent',
   tracestate: 'tracestate',
 } as const;

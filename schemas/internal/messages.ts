@@ -50,12 +50,9 @@ export const SttJob = Type.Object({
   chunks: Type.Integer({ minimum: 0, maximum: 10_000 }),
   transcription: TranscriptionSettings,
   committedAt: Type.Number(),
-  /**
-   * The utterance itself (base64 PCM16) when it is short enough to travel with the job
-   * (INLINE_AUDIO_MAX_BYTES): the job need not wait for the utterance stream, and the STT worker
-   * need not read it back. Longer utterances are read from the utterance stream.
-   */
-  audio: Type.Optional(Type.String({ maxLength: 400_000 })),
+  // A short utterance (INLINE_AUDIO_MAX_BYTES) also travels with its job, as the message's binary
+  // attachment (HEADER.attachment): the job need not wait for the utterance stream, and the STT
+  // worker need not read it back. Longer utterances are read from the utterance stream.
 });
 export type SttJob = Static<typeof SttJob>;
 
@@ -174,7 +171,8 @@ export type ConversationRecord = Static<typeof ConversationRecord>;
 export const CancelNotice = Type.Object({ sessionId: Id, responseId: Id, reason: Type.String(), at: Type.Optional(Type.Number()) });
 export type CancelNotice = Static<typeof CancelNotice>;
 
-export const DeadLetter = Type.Object({ stage: Type.String(), subject: Type.String(), deliveries: Type.Integer(), error: ErrorInfo, body: Type.String() });
+/** `body`: the parked message's data, base64; `attachmentAt`: where its binary attachment starts in those bytes, if it had one. */
+export const DeadLetter = Type.Object({ stage: Type.String(), subject: Type.String(), deliveries: Type.Integer(), error: ErrorInfo, body: Type.String(), attachmentAt: Type.Optional(Type.String()) });
 export type DeadLetter = Static<typeof DeadLetter>;
 
 /** Session state kept in the sessions KV bucket (key `s.<session>`), so any gateway can resume it. */

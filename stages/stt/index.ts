@@ -34,7 +34,7 @@ export async function startSttStage(deps: StageDeps, engineOverride?: SttEngine)
     concurrency: config.stt.concurrency,
     describe: (job) => ({ [ATTR.session]: job.sessionId, [ATTR.item]: job.itemId, [ATTR.engine]: engine.name }),
     async handle(job, ctx) {
-      const audio = await utteranceOf(bus, job);
+      const audio = await utteranceOf(bus, job, ctx.attachment);
       const started = performance.now();
       let text: string;
       try {
