@@ -27,6 +27,22 @@ function noisePcm16(samples: number, seed: number): Uint8Array {
   return out;
 }
 
+/**
+ * Asserts each of the first `n` outputs is the polyphase convolution it stands for, computed
+ * directly on `input` with the resampler's leading zeros (output 0 is centred on input 0).
+ */
+function assertConvolution(f: ReturnType<typeof polyphaseFilterFor>, input: Uint8Array, out: Float32Array, n: number, label: string): void {
+  const x = new Float64Array(f.halfWidth - 1 + input.length / 2);
+  for (let i = 0; i < input.length / 2; i++) x[f.halfWidth - 1 + i] = readPcm16(input, i);
+  for (let j = 0; j < n; j++) {
+    const phase = (j * f.down) % f.up;
+    const start = Math.floor((j * f.down) / f.up);
+    let sum = 0;
+    for (let k = 0; k < f.taps; k++) sum += f.coeffs[phase * f.taps + k]! * x[start + k]!;
+    assert.ok(Math.abs(out[j]! - sum / 32768) <= 1e-6, `${label}output ${j}: ${out[j]} vs ${sum / 32768}`);
+  }
+}
+
 test('identity returns the input unchanged', () => {
   const input = noisePcm16(1000, 1);
   const r = new Resampler(24000, 24000);
@@ -175,19 +191,10 @@ test("the 'analysis' filter's unrolled 16-tap path computes the polyphase convol
   const f = polyphaseFilterFor(24000, 16000, 'analysis');
   assert.equal(f.taps, 16, 'the path under test is the one this filter takes');
   const input = noisePcm16(4800, 11);
-  // Input with the resampler's leading zeros (output 0 is centred on input 0).
-  const x = new Float64Array(f.halfWidth - 1 + input.length / 2);
-  for (let i = 0; i < input.length / 2; i++) x[f.halfWidth - 1 + i] = readPcm16(input, i);
   const out = new Float32Array(4096);
   const n = new Resampler(24000, 16000, { quality: 'analysis' }).pushFloat32Into(input, out, 0);
   assert.ok(n > 3000, `${n} outputs`);
-  for (let j = 0; j < n; j++) {
-    const phase = (j * f.down) % f.up;
-    const start = Math.floor((j * f.down) / f.up);
-    let sum = 0;
-    for (let k = 0; k < f.taps; k++) sum += f.coeffs[phase * f.taps + k]! * x[start + k]!;
-    assert.ok(Math.abs(out[j]! - sum / 32768) <= 1e-6, `output ${j}: ${out[j]} vs ${sum / 32768}`);
-  }
+  assertConvolution(f, input, out, n, '');
 });
 
 test('digital silence between noise bursts: every output is still the polyphase convolution, under any chunking', () => {
@@ -197,8 +204,6 @@ test('digital silence between noise bursts: every output is still the polyphase 
     // Silence first (the resampler's own history is zeros too), between bursts, and last; one
     // silent stretch shorter than the filter, so windows straddle both kinds.
     const input = concatBytes([zeros(3000), noisePcm16(1500, 3), zeros(f.taps - 3), noisePcm16(700, 4), zeros(4000), noisePcm16(900, 5), zeros(2500)]);
-    const x = new Float64Array(f.halfWidth - 1 + input.length / 2);
-    for (let i = 0; i < input.length / 2; i++) x[f.halfWidth - 1 + i] = readPcm16(input, i);
     // Small chunks drain often, so some drains start right where a burst ends.
     for (const maxChunk of [1_500, 40]) {
       const r = new Resampler(24000, 16000, { quality });
@@ -206,13 +211,7 @@ test('digital silence between noise bursts: every output is still the polyphase 
       let n = 0;
       for (const chunk of randomChunks(input, seededRandom(13), maxChunk)) n += r.pushFloat32Into(chunk, out, n);
       assert.ok(n > 8_000, `${n} outputs`);
-      for (let j = 0; j < n; j++) {
-        const phase = (j * f.down) % f.up;
-        const start = Math.floor((j * f.down) / f.up);
-        let sum = 0;
-        for (let k = 0; k < f.taps; k++) sum += f.coeffs[phase * f.taps + k]! * x[start + k]!;
-        assert.ok(Math.abs(out[j]! - sum / 32768) <= 1e-6, `${quality}, chunks up to ${maxChunk} bytes: output ${j}: ${out[j]} vs ${sum / 32768}`);
-      }
+      assertConvolution(f, input, out, n, `${quality}, chunks up to ${maxChunk} bytes: `);
     }
   }
 });
