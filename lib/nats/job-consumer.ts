@@ -18,7 +18,7 @@ export interface JobContext {
   readonly deliveryCount: number;
   readonly lastAttempt: boolean;
   readonly log: Logger;
-  /** Bytes that came after the job's JSON (see encodeJsonWithAttachment). */
+  /** Bytes that came after the job's JSON (see publishJson). */
   readonly attachment: Uint8Array | undefined;
 }
 
@@ -126,8 +126,8 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
   async function park(msg: JsMsg, deliveries: number, code: string, message: string): Promise<void> {
     metrics.deadLetters.inc({ stage: o.stage });
     metrics.stageJobs.inc({ stage: o.stage, outcome: 'dead' });
-    const attachmentAt = msg.headers?.get(HEADER.attachment);
-    const letter: DeadLetter = { stage: o.stage, subject: msg.subject, deliveries, error: { code, message }, body: Buffer.from(msg.data).toString('base64'), ...(attachmentAt ? { attachmentAt } : {}) };
+    const attachmentAt = Number(msg.headers?.get(HEADER.attachment) || NaN);
+    const letter: DeadLetter = { stage: o.stage, subject: msg.subject, deliveries, error: { code, message }, body: Buffer.from(msg.data).toString('base64'), ...(Number.isInteger(attachmentAt) && attachmentAt >= 0 ? { attachmentAt } : {}) };
     try {
       await publishJson(o.bus, o.bus.cat.subjects.deadLetter(o.stage), letter, { msgId: `dlq:${o.stage}:${msg.seq}`, retryForMs: 10_000 });
     } catch (err) {

@@ -172,7 +172,7 @@ export const CancelNotice = Type.Object({ sessionId: Id, responseId: Id, reason:
 export type CancelNotice = Static<typeof CancelNotice>;
 
 /** `body`: the parked message's data, base64; `attachmentAt`: where its binary attachment starts in those bytes, if it had one. */
-export const DeadLetter = Type.Object({ stage: Type.String(), subject: Type.String(), deliveries: Type.Integer(), error: ErrorInfo, body: Type.String(), attachmentAt: Type.Optional(Type.String()) });
+export const DeadLetter = Type.Object({ stage: Type.String(), subject: Type.String(), deliveries: Type.Integer(), error: ErrorInfo, body: Type.String(), attachmentAt: Type.Optional(Type.Integer({ minimum: 0 })) });
 export type DeadLetter = Static<typeof DeadLetter>;
 
 /** Session state kept in the sessions KV bucket (key `s.<session>`), so any gateway can resume it. */
