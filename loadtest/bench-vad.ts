@@ -76,7 +76,6 @@ out.write(`median of ${runs} runs, ~${chunksPerRun} chunks per run; a realtime s
 out.write(`per-session = one ONNX run per session per chunk (the baseline); batched = one run for all B sessions' chunks\n\n`);
 const pad = (v: string, n: number) => v.padStart(n);
 out.write(`${'input'.padEnd(8)}${'mode'.padEnd(13)}${pad('batch', 6)}${pad('chunks/s', 10)}${pad('streams/core', 14)}${pad('ratio', 8)}${pad('CPU us/chunk', 14)}${pad('wall streams', 14)}${pad('wall ratio', 12)}\n`);
-const figures = new Map<string, { base: number; batched: number }>();
 for (const [name, frames] of inputs) {
   await measure(engine, frames, 32, 20, true); // warm-up
   await measure(engine, frames, 32, 20, false);
@@ -97,9 +96,24 @@ for (const [name, frames] of inputs) {
           `${pad((1e6 / m.cpu).toFixed(1), 14)}${pad(streams(m.wall), 14)}${pad(`${(m.wall / base.wall).toFixed(2)}x`, 12)}\n`,
       );
     }
-    figures.set(`${name}/${b}`, { base: base.cpu / FRAMES_PER_STREAM_SECOND, batched: med('batched').cpu / FRAMES_PER_STREAM_SECOND });
   }
 }
+
+// The graph as shipped (convolutions run image by image) against the rewritten one (the engine's
+// default, stages/vad/silero-graph.ts): speech, the target batch, both modes, interleaved.
+const shippedEngine = await createSileroEngine({ maxBatch: TARGET_BATCH, rewriteGraph: false });
+const speech = inputs[1]![1];
+const graphRounds = Math.max(4, Math.ceil(chunksPerRun / TARGET_BATCH));
+await measure(shippedEngine, speech, 32, 20, true); // warm-up
+const byGraph: Record<'shippedAlone' | 'shippedBatched' | 'rewrittenAlone' | 'rewrittenBatched', number[]> = { shippedAlone: [], shippedBatched: [], rewrittenAlone: [], rewrittenBatched: [] };
+for (let r = 0; r < runs; r++) {
+  const streamsPerCore = async (e: VadEngine, batched: boolean) => (await measure(e, speech, TARGET_BATCH, graphRounds, batched)).cpuChunksPerSec / FRAMES_PER_STREAM_SECOND;
+  byGraph.shippedAlone.push(await streamsPerCore(shippedEngine, false));
+  byGraph.rewrittenAlone.push(await streamsPerCore(engine, false));
+  byGraph.shippedBatched.push(await streamsPerCore(shippedEngine, true));
+  byGraph.rewrittenBatched.push(await streamsPerCore(engine, true));
+}
+await shippedEngine.close();
 
 // The 8 kHz option: same speech, same batch, both rates interleaved in this run.
 const engine8k = await createSileroEngine({ maxBatch: TARGET_BATCH, sampleRate: 8_000 });
@@ -118,11 +132,16 @@ await engine8k.close();
 out.write(`\nchunks/s = chunks per CPU second of this process (user + system; ONNX runs on one thread, so one core); streams/core = that / 31.25;\n`);
 out.write(`ratio = against per-session at the same batch size, measured interleaved in this run. "wall" columns: the same by the wall clock.\n`);
 out.write(`The machine has ${os.cpus().length} cores; every figure is per core (load average at the end ${load()}; a busy machine lowers the wall figures most).\n`);
-const t = figures.get(`speech/${TARGET_BATCH}`) ?? [...figures.values()].at(-1)!;
-const ratio = t.batched / t.base;
+const g = Object.fromEntries(Object.entries(byGraph).map(([k, v]) => [k, median(v)])) as Record<keyof typeof byGraph, number>;
+out.write(`\nModel graph, real speech, batch ${TARGET_BATCH}, median of ${runs} runs interleaved (realtime streams per core):\n`);
+out.write(`  as shipped: per-session ${g.shippedAlone.toFixed(0)}, batched ${g.shippedBatched.toFixed(0)} (${(g.shippedBatched / g.shippedAlone).toFixed(2)}x)\n`);
+out.write(`  convolutions as matrix products (default): per-session ${g.rewrittenAlone.toFixed(0)}, batched ${g.rewrittenBatched.toFixed(0)} (${(g.rewrittenBatched / g.shippedBatched).toFixed(2)}x the shipped graph batched)\n`);
+// The baseline is the faster per-session figure of the two graphs: the comparison the rewrite cannot flatter.
+const base = Math.max(g.shippedAlone, g.rewrittenAlone);
+const ratio = g.rewrittenBatched / base;
 out.write(`\nTarget 1 (VAD), real speech, batch ${TARGET_BATCH} (PARLEY_VAD_MAX_BATCH default), median of ${runs} runs:\n`);
-out.write(`  batched vs per-session baseline: ${t.batched.toFixed(0)} vs ${t.base.toFixed(0)} realtime streams per core = ${ratio.toFixed(2)}x (target >= ${TARGET_RATIO}x) ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}\n`);
-out.write(`  realtime streams per core: ${t.batched.toFixed(0)} (target >= ${TARGET_STREAMS_PER_CORE}) ${t.batched >= TARGET_STREAMS_PER_CORE ? 'MET' : 'NOT MET'}\n`);
+out.write(`  batched vs per-session baseline (the faster graph per session): ${g.rewrittenBatched.toFixed(0)} vs ${base.toFixed(0)} realtime streams per core = ${ratio.toFixed(2)}x (target >= ${TARGET_RATIO}x) ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}\n`);
+out.write(`  realtime streams per core: ${g.rewrittenBatched.toFixed(0)} (target >= ${TARGET_STREAMS_PER_CORE}) ${g.rewrittenBatched >= TARGET_STREAMS_PER_CORE ? 'MET' : 'NOT MET'}\n`);
 const s16 = median(byRate['16k']);
 const s8 = median(byRate['8k']);
 out.write(`\nPARLEY_VAD_SAMPLE_RATE=8000, real speech, batch ${TARGET_BATCH}, interleaved with 16 kHz, median of ${runs} runs:\n`);

