@@ -30,6 +30,17 @@ function toPcm16(values: Float64Array): Uint8Array {
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+let scratch = new Int16Array(0);
+
+/** `bytes` (even length, at an odd address) copied into a reused aligned buffer, as samples. */
+function alignedInt16(bytes: Uint8Array): Int16Array {
+  const n = bytes.length >> 1;
+  if (scratch.length < n) scratch = new Int16Array(Math.max(n, 2 * scratch.length));
+  new Uint8Array(scratch.buffer, 0, bytes.length).set(bytes);
+  return scratch.subarray(0, n);
+}
+
 export class Resampler {
   readonly fromRate: number;
   readonly toRate: number;
@@ -137,6 +148,17 @@ export class Resampler {
       byteIndex = 1;
       count = 1;
       this.pendingByte = -1;
+    }
+    if (LITTLE_ENDIAN && samples - count >= 32) {
+      // Whole samples as an Int16Array (through an aligned copy when the input is not at an even
+      // address): one native int -> float conversion instead of a loop assembling bytes.
+      const n = samples - count;
+      const at = bytes.byteOffset + byteIndex;
+      const ints = at % 2 === 0 ? new Int16Array(bytes.buffer, at, n) : alignedInt16(bytes.subarray(byteIndex, byteIndex + 2 * n));
+      h.set(ints, w);
+      w += n;
+      byteIndex += 2 * n;
+      count = samples;
     }
     for (; count < samples; count++, byteIndex += 2) {
       h[w++] = ((((bytes[byteIndex] as number) | ((bytes[byteIndex + 1] as number) << 8)) << 16) >> 16);
