@@ -182,11 +182,22 @@ export function parseTenantLimits(raw: string | undefined): Record<string, { res
   return out;
 }
 
+/**
+ * Default jobs in flight per STT/TTS worker, by engine. A local engine spends CPU: about one
+ * recognizer per core (pocketsphinx), a few espeak-ng processes (short sentences, partly waiting on
+ * pipes). A remote engine mostly waits on the network, and the null engines on nothing: there a
+ * limit of 2 would queue utterances behind a PubAck (at 300 null-engine sessions on 2 cores,
+ * speech_stopped -> transcript p50 0.9 s with 2, 0.2 s with 64: loadtest/bench-pipeline.ts).
+ */
+const JOBS_IN_FLIGHT = { pocketsphinx: 2, espeak: 4, openai: 16, null: 64 } as const;
+
 export function loadConfig(env: Env = process.env): ParleyConfig {
   const dataDir = path.resolve(str(env, 'PARLEY_DATA_DIR', '.parley'));
   const openAiBase = opt(env, 'OPENAI_BASE_URL');
   const openAiKey = opt(env, 'OPENAI_API_KEY');
   const llmDefault: LlmEngineName = openAiBase || openAiKey ? 'openai' : 'echo';
+  const sttEngine = oneOf(env, 'PARLEY_STT_ENGINE', ['pocketsphinx', 'openai', 'null'] as const, 'pocketsphinx');
+  const ttsEngine = oneOf(env, 'PARLEY_TTS_ENGINE', ['espeak', 'openai', 'null'] as const, 'espeak');
   const prefix = str(env, 'PARLEY_NATS_PREFIX', 'parley');
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(prefix)) {
     throw new ConfigError(`PARLEY_NATS_PREFIX must match [a-z][a-z0-9_]{0,30}, got '${prefix}'`);
@@ -246,12 +257,12 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       silenceFloorDbfs: int(env, 'PARLEY_VAD_SILENCE_FLOOR_DBFS', -60, -140, -20),
     },
     stt: {
-      engine: oneOf(env, 'PARLEY_STT_ENGINE', ['pocketsphinx', 'openai', 'null'] as const, 'pocketsphinx'),
+      engine: sttEngine,
       baseUrl: opt(env, 'PARLEY_STT_BASE_URL') ?? openAiBase,
       apiKey: opt(env, 'PARLEY_STT_API_KEY') ?? openAiKey,
       model: str(env, 'PARLEY_STT_MODEL', 'whisper-1'),
       timeoutMs: int(env, 'PARLEY_STT_TIMEOUT_MS', 30_000, 100, 600_000),
-      concurrency: int(env, 'PARLEY_STT_CONCURRENCY', 2, 1, 1024),
+      concurrency: int(env, 'PARLEY_STT_CONCURRENCY', JOBS_IN_FLIGHT[sttEngine], 1, 1024),
     },
     llm: {
       engine: oneOf(env, 'PARLEY_LLM_ENGINE', ['echo', 'openai', 'null'] as const, llmDefault),
@@ -262,12 +273,12 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       concurrency: int(env, 'PARLEY_LLM_CONCURRENCY', 64, 1, 10_000),
     },
     tts: {
-      engine: oneOf(env, 'PARLEY_TTS_ENGINE', ['espeak', 'openai', 'null'] as const, 'espeak'),
+      engine: ttsEngine,
       baseUrl: opt(env, 'PARLEY_TTS_BASE_URL') ?? openAiBase,
       apiKey: opt(env, 'PARLEY_TTS_API_KEY') ?? openAiKey,
       model: str(env, 'PARLEY_TTS_MODEL', 'gpt-4o-mini-tts'),
       timeoutMs: int(env, 'PARLEY_TTS_TIMEOUT_MS', 30_000, 100, 600_000),
-      concurrency: int(env, 'PARLEY_TTS_CONCURRENCY', 4, 1, 1024),
+      concurrency: int(env, 'PARLEY_TTS_CONCURRENCY', JOBS_IN_FLIGHT[ttsEngine], 1, 1024),
     },
     db: {
       url: opt(env, 'DATABASE_URL'),

@@ -22,9 +22,12 @@ const { values } = benchArgs('Usage: node --import tsx loadtest/bench-pipeline.t
 const levels = values.sessions.split(',').map(Number);
 
 /** Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket; Infinity past the top bucket). */
-/** `labels`: the series' other labels as exposed before `le`, e.g. 'phase="stt",'. */
+/** `labels`: the series' other labels, e.g. 'phase="stt"' (prom-client writes `le` first). */
 function histogramQuantile(text: string, name: string, q: number, labels = ''): number {
-  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{${labels}le="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])] as const);
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{(.*)\\} (\\S+)$`, 'gm'))]
+    .map((m) => ({ le: /(?:^|,)le="([^"]+)"/.exec(m[1]!)?.[1], rest: m[1]!.replace(/(?:^|,)le="[^"]+"/, '').replace(/^,/, ''), count: Number(m[2]) }))
+    .filter((b) => b.le !== undefined && b.rest === labels)
+    .map((b) => [b.le === '+Inf' ? Infinity : Number(b.le), b.count] as const);
   const total = buckets.at(-1)?.[1] ?? 0;
   if (!total) return NaN;
   let prevLe = 0;
@@ -112,7 +115,7 @@ async function runLevel(sessions: number): Promise<LevelFigures> {
   const mean = (name: string) => metricValue(metrics, `${name}_sum`) / Math.max(1, metricValue(metrics, `${name}_count`));
   process.stdout.write(`          VAD lag split: bus delivery p50 ${ms(histogramQuantile(metrics, 'parley_vad_delivery_seconds', 0.5) * 1000)} p95 ${ms(histogramQuantile(metrics, 'parley_vad_delivery_seconds', 0.95) * 1000)}; decision p50 ${ms(histogramQuantile(metrics, 'parley_vad_lag_seconds', 0.5) * 1000)}\n`);
   // The gateway's per-turn phases (server histograms): which hop after the end of speech holds the tail.
-  const phase = (name: string, f: number) => ms(histogramQuantile(metrics, 'parley_turn_phase_seconds', f, `phase="${name}",`) * 1000);
+  const phase = (name: string, f: number) => ms(histogramQuantile(metrics, 'parley_turn_phase_seconds', f, `phase="${name}"`) * 1000);
   process.stdout.write(`          turn phases at the gateway, p50 / p99: speech_stopped -> transcript ${phase('stt', 0.5)} / ${phase('stt', 0.99)}, -> first text ${phase('llm', 0.5)} / ${phase('llm', 0.99)}, -> first audio ${phase('tts', 0.5)} / ${phase('tts', 0.99)}\n`);
   process.stdout.write(
     `          VAD batches ${metricValue(metrics, 'parley_vad_batch_size_count')}, mean batch ${mean('parley_vad_batch_size').toFixed(1)} frames, mean inference ${(mean('parley_vad_inference_seconds') * 1000).toFixed(2)} ms, inference total ${metricValue(metrics, 'parley_vad_inference_seconds_sum').toFixed(1)} s; frames below the silence floor (not inferred) ${silentShare(metrics)}\n`,
