@@ -150,3 +150,31 @@ test('append works on views into a larger buffer', () => {
   b.append(backing.subarray(200, 400), 0);
   assert.deepEqual(samples(b.slice(0, 100)), range(0, 100));
 });
+
+test('appended audio is copied: the buffer never holds on to the caller bytes (a bus message pins its socket read)', () => {
+  const b = new InputBuffer(1_000_000);
+  const message = ramp(0, 480);
+  b.append(message, 0);
+  message.fill(0x7f);
+  assert.deepEqual(samples(b.slice(0, 480)), range(0, 480));
+});
+
+test('a gap far longer than the cap keeps only the cap of silence and the new audio', () => {
+  const b = new InputBuffer(1000);
+  b.append(ramp(0, 100), 0);
+  assert.equal(b.append(ramp(500, 100), 1_000_000_000), 1_000_000_100 - 1000);
+  assert.deepEqual(bounds(b), [1_000_000_100 - 1000, 1_000_000_100, 1000]);
+  assert.deepEqual(samples(b.slice(0, 2_000_000_000)), [...zeros(900), ...range(500, 600)]);
+});
+
+test('long use through trims and takes keeps positions and content exact', () => {
+  const b = new InputBuffer(48_000);
+  let next = 0;
+  for (let round = 0; round < 200; round++) {
+    for (let i = 0; i < 25; i++, next += 960) b.append(ramp(next, 960), next);
+    if (round % 3 === 0) assert.deepEqual(samples(b.take(next - 12_000, next - 2_400)), range(next - 12_000, next - 2_400));
+    else b.trimBefore(next - 7_200);
+    assert.equal(b.endSample, next);
+    assert.deepEqual(samples(b.slice(next - 2_400, next)), range(next - 2_400, next));
+  }
+});

@@ -4,8 +4,15 @@
 
 const BYTES = 2;
 
+/** Least capacity kept once the buffer has grown; above it an emptied buffer gives memory back. */
+const MIN_CAPACITY = 64 * 1024;
+
 export class InputBuffer {
-  private chunks: Uint8Array[] = [];
+  // One contiguous store, audio at [head, head + length * 2): appended bytes are copied in. Keeping
+  // the bus messages themselves would pin the socket reads they were cut from (nats.js hands out
+  // views into its read buffer), an utterance's worth of them per speaking session.
+  private store = new Uint8Array(0);
+  private head = 0;
   private start = 0; // session sample offset of the first buffered sample
   private length = 0; // buffered samples
   private positioned = false; // the first append fixes where the timeline starts
@@ -40,38 +47,52 @@ export class InputBuffer {
       const skip = (end - offset) * BYTES;
       if (skip >= data.length) return 0;
       data = data.subarray(skip);
-    } else if (offset > end) {
-      this.push(new Uint8Array((offset - end) * BYTES));
     }
-    this.push(data);
-    const over = this.length - this.maxSamples;
-    if (over > 0) this.trimBefore(this.start + over);
-    return Math.max(0, over);
+    // What the buffer would hold: [held | silence for the gap | data]; the cap keeps its newest
+    // `keep` samples, taken from the end (so a huge gap never allocates more than the cap).
+    const gap = Math.max(0, offset - end);
+    const incoming = data.length / BYTES;
+    const total = this.length + gap + incoming;
+    const keep = Math.min(total, this.maxSamples);
+    const keepData = Math.min(incoming, keep);
+    const keepGap = Math.min(gap, keep - keepData);
+    const keepHeld = keep - keepData - keepGap;
+    this.trimBefore(end - keepHeld);
+    if (keepHeld === 0) this.start = end + gap + incoming - keep;
+    this.reserve(keepGap * BYTES).fill(0);
+    this.length += keepGap;
+    this.reserve(keepData * BYTES).set(data.subarray(data.length - keepData * BYTES));
+    this.length += keepData;
+    return Math.max(0, total - this.maxSamples);
   }
 
-  private push(data: Uint8Array): void {
-    if (data.length === 0) return;
-    this.chunks.push(data);
-    this.length += data.length / BYTES;
+  /** Room for `bytes` more at the end of the audio (compacting or growing the store), as a view. */
+  private reserve(bytes: number): Uint8Array {
+    const used = this.length * BYTES;
+    if (this.head + used + bytes > this.store.length) {
+      const need = used + bytes;
+      if (need <= this.store.length / 2) {
+        this.store.copyWithin(0, this.head, this.head + used);
+      } else {
+        const grown = new Uint8Array(Math.max(MIN_CAPACITY, 2 * need));
+        grown.set(this.store.subarray(this.head, this.head + used));
+        this.store = grown;
+      }
+      this.head = 0;
+    }
+    const at = this.head + used;
+    return this.store.subarray(at, at + bytes);
   }
 
   /** Forget audio before `sample` (keeps the prefix padding window while nobody speaks). */
   trimBefore(sample: number): void {
-    let drop = Math.min(this.length, sample - this.start);
+    const drop = Math.min(this.length, sample - this.start);
     if (drop <= 0) return;
     this.start += drop;
     this.length -= drop;
-    while (drop > 0 && this.chunks.length) {
-      const first = this.chunks[0]!;
-      const n = first.length / BYTES;
-      if (n <= drop) {
-        this.chunks.shift();
-        drop -= n;
-      } else {
-        this.chunks[0] = first.subarray(drop * BYTES);
-        drop = 0;
-      }
-    }
+    this.head += drop * BYTES;
+    if (this.length === 0) this.head = 0;
+    this.shrinkIfIdle();
   }
 
   /** Copy of samples [from, to) clipped to what is buffered. */
@@ -79,21 +100,8 @@ export class InputBuffer {
     const a = Math.max(from, this.start);
     const b = Math.min(to, this.endSample);
     if (b <= a) return new Uint8Array(0);
-    const out = new Uint8Array((b - a) * BYTES);
-    let pos = this.start;
-    let written = 0;
-    for (const c of this.chunks) {
-      const n = c.length / BYTES;
-      const cs = Math.max(a, pos);
-      const ce = Math.min(b, pos + n);
-      if (ce > cs) {
-        out.set(c.subarray((cs - pos) * BYTES, (ce - pos) * BYTES), written);
-        written += (ce - cs) * BYTES;
-      }
-      pos += n;
-      if (pos >= b) break;
-    }
-    return out;
+    const at = this.head + (a - this.start) * BYTES;
+    return this.store.slice(at, at + (b - a) * BYTES);
   }
 
   /** Remove and return [from, to); audio before `to` is gone afterwards. */
@@ -105,9 +113,20 @@ export class InputBuffer {
 
   /** Drop everything; the buffer continues at `atSample`. */
   clear(atSample: number = this.endSample): void {
-    this.chunks = [];
     this.length = 0;
+    this.head = 0;
     this.start = atSample;
     this.positioned = true;
+    this.shrinkIfIdle();
+  }
+
+  /** A store grown by a long turn is given back once little of it is in use. */
+  private shrinkIfIdle(): void {
+    const used = this.length * BYTES;
+    if (this.store.length <= MIN_CAPACITY || used * 4 > this.store.length) return;
+    const smaller = new Uint8Array(Math.max(MIN_CAPACITY, 2 * used));
+    smaller.set(this.store.subarray(this.head, this.head + used));
+    this.store = smaller;
+    this.head = 0;
   }
 }
