@@ -21,8 +21,10 @@ import { parseNoiseDbfs } from './audio-pump.ts';
 const { values } = benchArgs('Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3] [--noise-dbfs=-55]', { options: { 'noise-dbfs': { type: 'string', default: '' }, sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
 const levels = values.sessions.split(',').map(Number);
 
-/** Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket; Infinity past the top bucket). */
-/** `labels`: the series' other labels, e.g. 'phase="stt"' (prom-client writes `le` first). */
+/**
+ * Quantile of a Prometheus histogram from its cumulative buckets (linear within a bucket; Infinity
+ * past the top bucket). `labels`: the series' other labels, e.g. 'phase="stt"' (prom-client writes `le` first).
+ */
 function histogramQuantile(text: string, name: string, q: number, labels = ''): number {
   const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{(.*)\\} (\\S+)$`, 'gm'))]
     .map((m) => ({ le: /(?:^|,)le="([^"]+)"/.exec(m[1]!)?.[1], rest: m[1]!.replace(/(?:^|,)le="[^"]+"/, '').replace(/^,/, ''), count: Number(m[2]) }))

@@ -1,15 +1,15 @@
 // The job worker loop against a real nats-server with JetStream: stop() lets a running job finish
 // within the grace period (acked); cancels a job still running after it (its signal aborts, acked
 // as cancelled); and does not wait for ever on a job that ignores its cancel (left unacked, so
-// JetStream hands it to another worker).
+// JetStream hands it to another worker); hands a job its attachment; parks an invalid job whole.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestBus, type TestBus } from '../../test/support/bus.ts';
 import type { Bus } from './bus.ts';
 import { AckPolicy } from '@nats-io/jetstream';
-import { validators, type TtsJob } from '../../schemas/index.ts';
+import { validators, type DeadLetter, type TtsJob } from '../../schemas/index.ts';
 import { createRootLogger } from '../logger.ts';
-import { publishJson } from './publish.ts';
+import { decodeJson, publishJson } from './publish.ts';
 import { startJobConsumer, type JobContext } from './job-consumer.ts';
 
 const STREAM = 'JCTEST';
@@ -109,4 +109,34 @@ test('a job published with an attachment reaches its handler with those bytes', 
   const got = await handled;
   assert.equal(got.job.responseId, 'r7');
   assert.deepEqual(new Uint8Array(got.attachment!), audio);
+});
+
+test('a job that can never succeed is parked whole: the dead letter says where its attachment starts', async (t) => {
+  await bus.jsm.streams.add({ name: 'JCDLQ', subjects: [bus.cat.subjects.deadLetter('tts')] });
+  await bus.jsm.consumers.add(STREAM, { durable_name: 'parked', filter_subject: 'jctest.jobs.parked', ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000 });
+  const worker = startJobConsumer<TtsJob>({
+    bus,
+    stage: 'tts',
+    stream: STREAM,
+    consumer: 'parked',
+    concurrency: 1,
+    ackWaitMs: 30_000,
+    maxDeliver: 3,
+    validator: validators.ttsJob,
+    log: createRootLogger({ level: 'silent' }),
+    handle: async () => assert.fail('an invalid job must not be handled'),
+  });
+  t.after(() => worker.stop());
+  const body = { not: 'a tts job' };
+  await publishJson(bus, 'jctest.jobs.parked', body, { attachment: Uint8Array.from([1, 2, 3, 4]) });
+  let letter: DeadLetter | undefined;
+  for (let i = 0; i < 100 && !letter; i++) {
+    const m = await bus.jsm.streams.getMessage('JCDLQ', { last_by_subj: bus.cat.subjects.deadLetter('tts') }).catch(() => null);
+    if (m) letter = decodeJson(m.data) as DeadLetter;
+    else await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(letter, 'parked');
+  const json = Buffer.byteLength(JSON.stringify(body));
+  assert.equal(letter.attachmentAt, json);
+  assert.deepEqual([...Buffer.from(letter.body, 'base64').subarray(json)], [1, 2, 3, 4]);
 });

@@ -6,8 +6,8 @@
 // the dead-letter stream, the owner is told through `onDead`, and the message is terminated.
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Bus } from './bus.ts';
-import { decodeJsonMessage, publishJson } from './publish.ts';
-import { HEADER, type DeadLetter, type Validator } from '../../schemas/index.ts';
+import { attachmentOffset, decodeJsonMessage, publishJson } from './publish.ts';
+import type { DeadLetter, Validator } from '../../schemas/index.ts';
 import { CancelledError, ParleyError, errorMessage, isAbortError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
@@ -126,8 +126,13 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
   async function park(msg: JsMsg, deliveries: number, code: string, message: string): Promise<void> {
     metrics.deadLetters.inc({ stage: o.stage });
     metrics.stageJobs.inc({ stage: o.stage, outcome: 'dead' });
-    const attachmentAt = Number(msg.headers?.get(HEADER.attachment) || NaN);
-    const letter: DeadLetter = { stage: o.stage, subject: msg.subject, deliveries, error: { code, message }, body: Buffer.from(msg.data).toString('base64'), ...(Number.isInteger(attachmentAt) && attachmentAt >= 0 ? { attachmentAt } : {}) };
+    let attachmentAt: number | undefined;
+    try {
+      attachmentAt = attachmentOffset(msg.data, msg.headers);
+    } catch {
+      // a bad offset may be why the job is parked: the letter keeps the bytes as they came
+    }
+    const letter: DeadLetter = { stage: o.stage, subject: msg.subject, deliveries, error: { code, message }, body: Buffer.from(msg.data).toString('base64'), ...(attachmentAt === undefined ? {} : { attachmentAt }) };
     try {
       await publishJson(o.bus, o.bus.cat.subjects.deadLetter(o.stage), letter, { msgId: `dlq:${o.stage}:${msg.seq}`, retryForMs: 10_000 });
     } catch (err) {

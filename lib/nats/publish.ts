@@ -21,12 +21,19 @@ export function decodeJson(data: Uint8Array): unknown {
   return JSON.parse(decoder.decode(data));
 }
 
-/** The JSON body of a message and its attachment, if it has one (see publishJson; throws on a malformed body or offset). */
-export function decodeJsonMessage(data: Uint8Array, headers: MsgHdrs | undefined): { body: unknown; attachment?: Uint8Array } {
+/** Where a message's attachment starts (HEADER.attachment), undefined without one; throws when the offset is not inside the data. */
+export function attachmentOffset(data: Uint8Array, headers: MsgHdrs | undefined): number | undefined {
   const at = headers?.get(HEADER.attachment);
-  if (!at) return { body: decodeJson(data) };
+  if (!at) return undefined;
   const offset = Number(at);
   if (!Number.isInteger(offset) || offset < 0 || offset > data.length) throw new Error(`${HEADER.attachment} ${at} is outside the ${data.length}-byte message`);
+  return offset;
+}
+
+/** The JSON body of a message and its attachment, if it has one (see publishJson; throws on a malformed body or offset). */
+export function decodeJsonMessage(data: Uint8Array, headers: MsgHdrs | undefined): { body: unknown; attachment?: Uint8Array } {
+  const offset = attachmentOffset(data, headers);
+  if (offset === undefined) return { body: decodeJson(data) };
   return { body: decodeJson(data.subarray(0, offset)), attachment: data.subarray(offset) };
 }
 

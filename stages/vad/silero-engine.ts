@@ -164,7 +164,7 @@ async function largestDifference(a: ort.InferenceSession, b: ort.InferenceSessio
   const batch = 3;
   // A fixed pseudo-random signal and state (a sine sweep would leave some channels idle).
   let seed = 1;
-  const noise = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.5;
+  const noise = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32 - 0.5) * 0.5;
   const feeds = {
     input: new ort.Tensor('float32', Float32Array.from({ length: batch * width }, noise), [batch, width]),
     state: new ort.Tensor('float32', Float32Array.from({ length: 2 * batch * 128 }, noise), [2, batch, 128]),

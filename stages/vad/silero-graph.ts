@@ -23,13 +23,15 @@ const MIN_OPSET = 13;
 const TO_END = 1n << 62n;
 
 type Attr = { readonly name: string; readonly fields: WireField[] };
+/** Convolutions rewritten so far, and a counter for fresh value names. */
+type RewriteState = { rewritten: number; names: number };
 
 const attrsOf = (node: WireField[]): Attr[] =>
   node.filter((f) => f.no === NODE.attribute).map((f) => {
     const fields = decodeMessage(f.payload);
     return { name: text(fields.find((a) => a.no === ATTR.name)) ?? '', fields };
   });
-const intsAttr = (attrs: Attr[], name: string): bigint[] | undefined => {
+const intsOf = (attrs: Attr[], name: string): bigint[] | undefined => {
   const a = attrs.find((x) => x.name === name);
   return a && int64s(a.fields, ATTR.ints);
 };
@@ -46,7 +48,7 @@ export function rewriteConvsAsMatMul(model: Uint8Array): { model: Uint8Array; re
   return { model: state.rewritten ? encodeMessage(out) : model, rewritten: state.rewritten };
 }
 
-function rewriteGraph(graph: WireField[], outerShapes: ReadonlyMap<string, bigint[]>, state: { rewritten: number; names: number }): WireField[] {
+function rewriteGraph(graph: WireField[], outerShapes: ReadonlyMap<string, bigint[]>, state: RewriteState): WireField[] {
   // Weight shapes by value name: from initializers and Constant nodes here and in enclosing graphs.
   const shapes = new Map(outerShapes);
   for (const f of graph) {
@@ -83,7 +85,7 @@ function tensorShape(tensor: WireField[], shapes: Map<string, bigint[]>): void {
 
 const hasSubgraph = (node: WireField[]): boolean => attrsOf(node).some((a) => a.fields.some((x) => x.no === ATTR.g || x.no === ATTR.graphs));
 
-function rewriteSubgraphs(node: WireField[], shapes: ReadonlyMap<string, bigint[]>, state: { rewritten: number; names: number }): WireField[] {
+function rewriteSubgraphs(node: WireField[], shapes: ReadonlyMap<string, bigint[]>, state: RewriteState): WireField[] {
   return node.map((f) => {
     if (f.no !== NODE.attribute) return f;
     const attr = decodeMessage(f.payload).map((x) => (x.no === ATTR.g || x.no === ATTR.graphs ? messageField(x.no, rewriteGraph(decodeMessage(x.payload), shapes, state)) : x));
@@ -96,7 +98,7 @@ function rewriteSubgraphs(node: WireField[], shapes: ReadonlyMap<string, bigint[
  * Transpose(MatMul(windows [B, T', C*K], W reshaped [O, C*K] transposed) + bias) -> [B, O, T'].
  * Undefined when the node is anything else.
  */
-function convAsMatMul(node: WireField[], shapes: ReadonlyMap<string, bigint[]>, state: { names: number }): WireField[][] | undefined {
+function convAsMatMul(node: WireField[], shapes: ReadonlyMap<string, bigint[]>, state: RewriteState): WireField[][] | undefined {
   if (text(node.find((x) => x.no === NODE.opType)) !== 'Conv' || text(node.find((x) => x.no === NODE.domain))) return undefined;
   const [x, w, bias] = strings(node, NODE.input);
   const [y] = strings(node, NODE.output);
@@ -105,10 +107,10 @@ function convAsMatMul(node: WireField[], shapes: ReadonlyMap<string, bigint[]>, 
   const wShape = w ? shapes.get(w) : undefined;
   if (!x || !w || !y || !wShape || wShape.length !== 3 || attrs.some((a) => !known.has(a.name))) return undefined;
   const [o, c, k] = wShape.map(Number) as [number, number, number];
-  const s = Number(intsAttr(attrs, 'strides')?.[0] ?? 1n);
-  const pads = intsAttr(attrs, 'pads') ?? [0n, 0n];
+  const s = Number(intsOf(attrs, 'strides')?.[0] ?? 1n);
+  const pads = intsOf(attrs, 'pads') ?? [0n, 0n];
   const group = attrs.find((a) => a.name === 'group')?.fields.find((f) => f.no === ATTR.i)?.value ?? 1n;
-  if (group !== 1n || (intsAttr(attrs, 'dilations') ?? [1n]).some((d) => d !== 1n) || pads.length !== 2) return undefined;
+  if (group !== 1n || (intsOf(attrs, 'dilations') ?? [1n]).some((d) => d !== 1n) || pads.length !== 2) return undefined;
 
   const nodes: WireField[][] = [];
   const fresh = (what: string) => `parley_conv_mm_${state.names++}_${what}`;
@@ -131,20 +133,20 @@ function convAsMatMul(node: WireField[], shapes: ReadonlyMap<string, bigint[]>, 
   } else {
     // k taps, each a strided slice [B, C, T']; stacked to [B, C, k, T'], then [B, T', C*k].
     const taps = Array.from({ length: k }, (_, j) => op('Unsqueeze', [op('Slice', [padded, ints(j), ints(j < k - 1 ? -(k - 1 - j) : TO_END), ints(2), ints(s)]), ints(2)]));
-    const stacked = op('Transpose', [op('Concat', taps, [intAttr('axis', 2)])], [intsAttrField('perm', [0, 3, 1, 2])]);
+    const stacked = op('Transpose', [op('Concat', taps, [intAttr('axis', 2)])], [intsAttr('perm', [0, 3, 1, 2])]);
     windows = op('Reshape', [stacked, ints(0, 0, c * k)]);
   }
-  const weights = op('Transpose', [op('Reshape', [w, ints(o, c * k)])], [intsAttrField('perm', [1, 0])]);
+  const weights = op('Transpose', [op('Reshape', [w, ints(o, c * k)])], [intsAttr('perm', [1, 0])]);
   let product = op('MatMul', [windows, weights]);
   if (bias) product = op('Add', [product, bias]);
-  op('Transpose', [product], [intsAttrField('perm', [0, 2, 1])], y);
+  op('Transpose', [product], [intsAttr('perm', [0, 2, 1])], y);
   return nodes;
 }
 
 const intAttr = (name: string, value: number): WireField =>
   messageField(NODE.attribute, [bytesField(ATTR.name, name), varintField(ATTR.i, value), varintField(ATTR.type, ATTR_TYPE.int)]);
 
-const intsAttrField = (name: string, values: number[]): WireField =>
+const intsAttr = (name: string, values: number[]): WireField =>
   messageField(NODE.attribute, [bytesField(ATTR.name, name), ...values.map((v) => varintField(ATTR.ints, v)), varintField(ATTR.type, ATTR_TYPE.ints)]);
 
 function tensorAttr(name: string, values: bigint[]): WireField {

@@ -14,6 +14,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
 import { createCatalogue } from '../../subjects/index.ts';
+import { loadConfig } from '../../lib/config.ts';
 import { startTestPlatform, TEST_KEY, type TestPlatform } from '../support/platform.ts';
 import { startRole, type RoleProcess } from '../support/processes.ts';
 import { silence, synthesizeSpeech } from '../support/speech.ts';
@@ -50,7 +51,9 @@ after(async () => {
 async function conversationLogState(sid: string): Promise<string> {
   const nc = await connect({ servers: nats.url });
   try {
-    const cat = createCatalogue({ prefix: 'parley', partitions: 16 });
+    // The roles run with this process's environment, so their catalogue is the one it configures.
+    const { prefix, partitions } = loadConfig(process.env).nats;
+    const cat = createCatalogue({ prefix, partitions });
     const jsm = await jetstreamManager(nc);
     const persist = await jsm.consumers.info(cat.streams.conversation, cat.consumers.persist);
     const dlq = await jsm.streams.info(cat.streams.deadLetters);
