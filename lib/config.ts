@@ -217,9 +217,9 @@ export function loadConfig(env: Env = process.env): ParleyConfig {
       conversationMaxAgeMs: int(env, 'PARLEY_CONVERSATION_MAX_AGE_MS', 7 * 24 * 3_600_000, 60_000, 365 * 24 * 3_600_000),
       jobMaxDeliver: int(env, 'PARLEY_JOB_MAX_DELIVER', 5, 1, 100),
       natsServerBin: str(env, 'PARLEY_NATS_SERVER_BIN', 'nats-server'),
-      // A quarter of the cores: enough for one machine's sessions, without Go's scheduler spinning
-      // on every core against the gateway and the VAD (see ops/nats-server.ts).
-      embeddedGoMaxProcs: int(env, 'PARLEY_NATS_EMBEDDED_GOMAXPROCS', Math.max(1, Math.floor(os.availableParallelism() / 4)), 1, 1024),
+      // Go's own default, one per core: fewer cost less CPU but queue every PubAck and delivery
+      // behind one scheduler thread (see ops/nats-server.ts for the measurement).
+      embeddedGoMaxProcs: int(env, 'PARLEY_NATS_EMBEDDED_GOMAXPROCS', os.availableParallelism(), 1, 1024),
     },
     gateway: {
       host: str(env, 'PARLEY_HOST', '0.0.0.0'),
