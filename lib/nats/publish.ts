@@ -2,13 +2,14 @@
 // something carries a stable Nats-Msg-Id, so a retry after a lost PubAck (leader election, reconnect)
 // is de-duplicated by the server instead of duplicated. Retries back off; failures surface as
 // TransportError.
-import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
+import type { MsgHdrs } from '@nats-io/nats-core';
 import type { Bus } from './bus.ts';
 import type { PubAckInfo } from './acking-publisher.ts';
 import { HEADER, type MessageKind } from '../../schemas/index.ts';
 import { CancelledError, TransportError, errorMessage } from '../errors.ts';
 import { injectTrace } from '../tracing.ts';
 import { abortableDelay } from '../delay.ts';
+import { WireHeaders } from './wire-headers.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -52,7 +53,7 @@ export interface PublishOptions {
 }
 
 export function buildHeaders(kind: MessageKind | undefined, extra: Record<string, string> | undefined, msgId?: string): MsgHdrs {
-  const h = natsHeaders();
+  const h = new WireHeaders();
   if (msgId) h.set('Nats-Msg-Id', msgId);
   if (kind) h.set(HEADER.kind, kind);
   if (extra) for (const [k, v] of Object.entries(extra)) h.set(k, v);

@@ -5,7 +5,6 @@
 // and turn state, then continues with the durable consumer — no frame is lost, and duplicates are
 // dropped by per-session sequence numbers. Public door of stages/vad.
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import type { MsgHdrs } from '@nats-io/nats-core';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { PartitionLeases } from '../../lib/nats/partition-leases.ts';
 import { STREAMING_PULL, stopWhenGone } from '../../lib/nats/pull-options.ts';
@@ -14,7 +13,7 @@ import { metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { SessionStore } from '../../lib/session-store.ts';
 import type { Stage, StageDeps } from '../../lib/stage.ts';
-import { HEADER, validators } from '../../schemas/index.ts';
+import { HEADER, readAudioHeaders, validators, type AudioHeaders } from '../../schemas/index.ts';
 import { PROBE_SESSION, startConsumerProbe, type ConsumerProbe } from '../../lib/nats/consumer-probe.ts';
 import { createSileroEngine, type VadEngine } from './silero-engine.ts';
 import { VadProcessor, type AudioMessage } from './processor.ts';
@@ -36,13 +35,12 @@ interface PartitionRun {
 class LiveMessage implements AudioMessage {
   readonly streamSeq: number;
   readonly subject: string;
-  readonly headers: MsgHdrs | undefined;
+  readonly meta: AudioHeaders;
   readonly data: Uint8Array;
-  sentAt?: number;
   constructor(private readonly m: JsMsg) {
     this.streamSeq = m.seq;
     this.subject = m.subject;
-    this.headers = m.headers;
+    this.meta = readAudioHeaders(m.headers);
     this.data = m.data;
   }
   ack(): void {
@@ -110,7 +108,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
         if (!next || next.done) break;
         const m = next.value;
         if (m.seq > delivered) break;
-        processor.enqueue({ streamSeq: m.seq, subject: m.subject, headers: m.headers, data: m.data, ack: () => undefined, term: () => undefined });
+        processor.enqueue({ streamSeq: m.seq, subject: m.subject, meta: readAudioHeaders(m.headers), data: m.data, ack: () => undefined, term: () => undefined });
         n++;
         if (m.seq >= delivered) break;
       }

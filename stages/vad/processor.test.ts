@@ -10,7 +10,7 @@ import { ensureTopology, type Buckets } from '../../lib/nats/topology.ts';
 import { createRootLogger } from '../../lib/logger.ts';
 import { SessionStore } from '../../lib/session-store.ts';
 import { whiteNoise } from '../../test/support/speech.ts';
-import { DEFAULT_SERVER_VAD, HEADER, type InputControl } from '../../schemas/index.ts';
+import { DEFAULT_SERVER_VAD, HEADER, readAudioHeaders, type InputControl } from '../../schemas/index.ts';
 import { createSileroEngine, type VadEngine } from './silero-engine.ts';
 import { VadProcessor, type AudioMessage } from './processor.ts';
 
@@ -42,7 +42,7 @@ function message(session: string, seq: number, kind: 'audio' | 'control', data: 
   return {
     streamSeq: ++streamSeq,
     subject: bus.cat.subjects.audio(0, session),
-    headers: buildHeaders(kind, { [HEADER.gateway]: 'gw', [HEADER.seq]: String(seq), [HEADER.offset]: String(offset), [HEADER.sentAt]: String(Date.now()) }),
+    meta: readAudioHeaders(buildHeaders(kind, { [HEADER.gateway]: 'gw', [HEADER.seq]: String(seq), [HEADER.offset]: String(offset), [HEADER.sentAt]: String(Date.now()) })),
     data,
     ack: () => acks.set(id, (acks.get(id) ?? 0) + 1),
     term: () => assert.fail(`${id} terminated`),

@@ -9,14 +9,13 @@
 // session is done, so order per session is exact. A message is acked once the work it caused is
 // published. Per-session sequence numbers drop redelivered duplicates, and the processor knows,
 // per partition, the oldest stream sequence it still needs: the checkpoint a successor replays from.
-import type { MsgHdrs } from '@nats-io/nats-core';
 import type { Bus } from '../../lib/nats/bus.ts';
 import { decodeJson } from '../../lib/nats/publish.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { hotCounter, metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { SessionStore } from '../../lib/session-store.ts';
-import { HEADER, validators } from '../../schemas/index.ts';
+import { validators, type AudioHeaders } from '../../schemas/index.ts';
 import { partitionOf } from '../../subjects/index.ts';
 import { SessionVad, type PendingFrame, type VadAction } from './session-vad.ts';
 import type { VadEngine } from './silero-engine.ts';
@@ -30,10 +29,9 @@ const silentFrames = hotCounter(metrics.vadFrames, { result: 'silent' });
 export interface AudioMessage {
   readonly streamSeq: number;
   readonly subject: string;
-  readonly headers: MsgHdrs | undefined;
+  /** Its Parley-* headers, read once when the message arrived. */
+  readonly meta: AudioHeaders;
   readonly data: Uint8Array;
-  /** When the gateway published it (Parley-Sent-At), read once on arrival; 0 when unknown. */
-  sentAt?: number;
   ack(): void;
   term(): void;
 }
@@ -98,14 +96,14 @@ export class VadProcessor {
   }
 
   enqueue(msg: AudioMessage): void {
-    if (msg.headers?.get(HEADER.kind) === 'probe') {
+    const { meta } = msg;
+    if (meta.kind === 'probe') {
       msg.ack();
       this.onProbe(Number(msg.subject.split('.').at(-2)));
       return;
     }
     const sid = this.o.bus.cat.subjects.sessionOf(msg.subject);
-    const gw = msg.headers?.get(HEADER.gateway) ?? '';
-    const seq = Number(msg.headers?.get(HEADER.seq) ?? NaN);
+    const { gateway: gw, seq } = meta;
     if (!sid || !gw || !Number.isInteger(seq)) {
       this.o.log.warn({ subject: msg.subject }, 'audio message without session, gateway or seq header, dropped');
       msg.term();
@@ -121,8 +119,7 @@ export class VadProcessor {
       return;
     }
     slot.lastSeq = seq;
-    msg.sentAt = Number(msg.headers?.get(HEADER.sentAt) ?? 0);
-    if (msg.sentAt) metrics.vadDeliverySeconds.observe(Math.max(0, Date.now() - msg.sentAt) / 1000);
+    if (meta.sentAt) metrics.vadDeliverySeconds.observe(Math.max(0, Date.now() - meta.sentAt) / 1000);
     slot.vad.gatewayId = gw; // a resumed session may have moved to another gateway
     slot.inbox.push(msg);
     this.ready.add(slot);
@@ -266,15 +263,13 @@ export class VadProcessor {
   private admit(slot: SessionSlot): void {
     while (slot.configured && slot.vad.frames.length === 0 && slot.inbox.length > 0) {
       const msg = slot.inbox.shift()!;
-      const kind = msg.headers?.get(HEADER.kind);
+      const { kind, offset, sentAt } = msg.meta;
       if (kind === 'audio') {
-        const offset = Number(msg.headers?.get(HEADER.offset) ?? NaN);
         if (!Number.isFinite(offset) || msg.data.length % 2 !== 0) {
           this.o.log.warn({ session: slot.vad.sessionId }, 'malformed audio frame, dropped');
           msg.term();
           continue;
         }
-        const sentAt = msg.sentAt;
         slot.held.push({ streamSeq: msg.streamSeq, endSample: offset + msg.data.length / 2 });
         slot.vad.appendAudio(msg.data, offset, () => {
           if (sentAt) metrics.vadLagSeconds.observe(Math.max(0, Date.now() - sentAt) / 1000);
@@ -356,7 +351,7 @@ export class VadProcessor {
 }
 
 function isConfigControl(msg: AudioMessage): boolean {
-  if (msg.headers?.get(HEADER.kind) !== 'control') return false;
+  if (msg.meta.kind !== 'control') return false;
   try {
     return (decodeJson(msg.data) as { op?: unknown }).op === 'config';
   } catch {
