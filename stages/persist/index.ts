@@ -5,6 +5,8 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { errorMessage } from '../../lib/errors.ts';
 import { decodeJson, publishJson } from '../../lib/nats/publish.ts';
 import { metrics } from '../../lib/metrics.ts';
+import { inBatches } from '../../lib/nats/batches.ts';
+import { STREAMING_PULL, stopWhenGone } from '../../lib/nats/pull-options.ts';
 import type { Stage, StageDeps } from '../../lib/stage.ts';
 import { validators, type ConversationRecord } from '../../schemas/index.ts';
 import { createConversationLog, type ConversationLog, type ItemDeletion, type ItemRow, type SessionClose, type SessionStart } from './db/conversation-log.ts';
@@ -14,6 +16,8 @@ export { openDatabase, type ConversationDatabase } from './db/database.ts';
 export { createConversationLog, type ConversationLog, type ItemRow } from './db/conversation-log.ts';
 
 const BATCH = 500;
+/** A batch closes this long after its first record: rows land within a fraction of a second, in few transactions. */
+const LINGER_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Apply one batch of records in the order that keeps foreign facts consistent. */
@@ -92,52 +96,66 @@ export async function startPersistStage(deps: StageDeps, database?: Conversation
     msg.term();
   }
 
+  /** Write one batch, then ack it; on a database failure nak it with backoff (JetStream keeps it). */
+  async function writeBatch(batch: JsMsg[], failures: number): Promise<number> {
+    const msgs: JsMsg[] = [];
+    const records: ConversationRecord[] = [];
+    for (const m of batch) {
+      let body: unknown;
+      try {
+        body = decodeJson(m.data);
+      } catch {
+        body = undefined;
+      }
+      const checked = validators.conversationRecord.validate(body);
+      if (!checked.ok) {
+        await park(m, checked.error.message);
+        continue;
+      }
+      msgs.push(m);
+      records.push(checked.value);
+    }
+    if (!msgs.length) return failures;
+    const started = performance.now();
+    try {
+      await applyRecords(conversationLog, records);
+      healthy = true;
+      for (const m of msgs) m.ack();
+      return 0;
+    } catch (err) {
+      // Database down: keep everything and try again later; JetStream holds the log.
+      healthy = false;
+      log.error({ err: errorMessage(err), records: records.length }, 'database write failed, will retry');
+      for (const m of msgs) m.nak(Math.min(30_000, 500 * 2 ** Math.min(failures + 1, 6)));
+      await sleep(Math.min(5_000, 250 * 2 ** Math.min(failures + 1, 5)));
+      return failures + 1;
+    } finally {
+      metrics.persistBatchSeconds.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  // One streaming pull, cut into batches. (Repeated fetches of a second each lost messages: a fetch
+  // that ended early on missed heartbeats left what the server still sent it unacked until the
+  // 30 s ack wait ran out, so a turn's items reached the database half a minute late.)
   async function loop(): Promise<void> {
     let failures = 0;
     while (!stopping.signal.aborted) {
       try {
         const consumer = await bus.js.consumers.get(bus.cat.streams.conversation, bus.cat.consumers.persist);
-        while (!stopping.signal.aborted) {
-          const batch = await consumer.fetch({ max_messages: BATCH, expires: 1_000 });
-          const msgs: JsMsg[] = [];
-          const records: ConversationRecord[] = [];
-          for await (const m of batch) {
-            let body: unknown;
-            try {
-              body = decodeJson(m.data);
-            } catch {
-              body = undefined;
-            }
-            const checked = validators.conversationRecord.validate(body);
-            if (!checked.ok) {
-              await park(m, checked.error.message);
-              continue;
-            }
-            msgs.push(m);
-            records.push(checked.value);
-          }
-          if (!msgs.length) continue;
-          const started = performance.now();
-          try {
-            await applyRecords(conversationLog, records);
-            healthy = true;
-            failures = 0;
-            for (const m of msgs) m.ack();
-          } catch (err) {
-            // Database down: keep everything and try again later; JetStream holds the log.
-            healthy = false;
-            failures++;
-            log.error({ err: errorMessage(err), records: records.length }, 'database write failed, will retry');
-            for (const m of msgs) m.nak(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
-            await sleep(Math.min(5_000, 250 * 2 ** Math.min(failures, 5)));
-          }
-          metrics.persistBatchSeconds.observe((performance.now() - started) / 1000);
+        const messages = await consumer.consume(STREAMING_PULL);
+        const stop = () => messages.stop();
+        stopping.signal.addEventListener('abort', stop);
+        void stopWhenGone(messages, (status) => log.warn({ status }, 'persist consumer stalled, rebuilding'));
+        try {
+          for await (const batch of inBatches(messages, BATCH, LINGER_MS)) failures = await writeBatch(batch, failures);
+        } finally {
+          stopping.signal.removeEventListener('abort', stop);
         }
       } catch (err) {
         if (stopping.signal.aborted) break;
         log.warn({ err: errorMessage(err) }, 'persist consumer failed, retrying');
-        await sleep(1_000);
       }
+      if (!stopping.signal.aborted) await sleep(1_000);
     }
   }
 
