@@ -20,11 +20,11 @@ test('encodeAppends with a noise floor leaves no append digitally silent', () =>
   const appends = encodeAppends(pcm, { start: 0, end: pcm.length / 2 }, 40, -55);
   assert.equal(appends.messages.length, 5);
   for (const m of appends.messages) {
-    const audio = Buffer.from((JSON.parse(m) as { audio: string }).audio, 'base64');
+    const audio = Buffer.from((JSON.parse(m.toString()) as { audio: string }).audio, 'base64');
     assert.ok(Math.abs(rmsDbfs(audio) + 55) < 1, `append at ${rmsDbfs(audio).toFixed(1)} dBFS`);
   }
   const quiet = encodeAppends(pcm, { start: 0, end: pcm.length / 2 }, 40);
-  assert.equal(Buffer.from((JSON.parse(quiet.messages[0]!) as { audio: string }).audio, 'base64').every((b) => b === 0), true);
+  assert.equal(Buffer.from((JSON.parse(quiet.messages[0]!.toString()) as { audio: string }).audio, 'base64').every((b) => b === 0), true);
 });
 
 test('parseNoiseDbfs takes a level in range and names the range (and the =) otherwise', () => {

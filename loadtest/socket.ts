@@ -21,7 +21,8 @@ export interface RealtimeSocket {
   /** Sends one client event; false once the socket is closing or closed. */
   send(event: Record<string, unknown>): boolean;
   /** Sends an already serialized client event (the pre-encoded audio appends). */
-  sendRaw(message: string): boolean;
+  /** A serialized client event, sent as a text frame. */
+  sendRaw(message: string | Buffer): boolean;
   onEvent(listener: (ev: ServerEvent, at: number) => void): void;
   onSocketError(listener: (err: Error) => void): void;
   bufferedAmount(): number;
@@ -90,9 +91,9 @@ export async function dialRealtime(opts: DialOptions): Promise<RealtimeSocket> {
     });
     ws.once('error', fail); // a refused upgrade arrives here as "Unexpected server response: <status>"
   });
-  const sendRaw = (message: string): boolean => {
+  const sendRaw = (message: string | Buffer): boolean => {
     if (closing || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(message);
+    ws.send(message, { binary: false });
     return true;
   };
   return {
