@@ -134,9 +134,9 @@ export async function startPersistStage(deps: StageDeps, database?: Conversation
     }
   }
 
-  // One streaming pull, cut into batches. (Repeated fetches of a second each lost messages: a fetch
-  // that ended early on missed heartbeats left what the server still sent it unacked until the
-  // 30 s ack wait ran out, so a turn's items reached the database half a minute late.)
+  // One streaming pull, cut into batches. (Back-to-back one-second fetches could strand records: a
+  // fetch that ends early on missed heartbeats leaves what the server still sends it unacked until
+  // the 30 s ack wait runs out, so a turn's items could reach the database half a minute late.)
   async function loop(): Promise<void> {
     let failures = 0;
     while (!stopping.signal.aborted) {

@@ -143,3 +143,27 @@ test('a frame stored twice (a publish retried after a lost PubAck) is taken once
   assert.equal(acks.get('dup:1'), 2);
   assert.equal(acks.get('dup:2'), 1);
 });
+
+test('an audio message without Parley-Seq or Parley-Offset is dropped (terminated), not read as 0', async () => {
+  const sizes: number[] = [];
+  const acks = new Map<string, number>();
+  const terminated: string[] = [];
+  const processor = new VadProcessor({ bus, engine: recording(silero, sizes), ...options, sessions: new SessionStore(buckets.sessions), batchWindowMs: 0, batchAboveBusy: 0 });
+  const missing = (what: string, pairs: Record<string, string>): AudioMessage => ({
+    streamSeq: ++streamSeq,
+    subject: bus.cat.subjects.audio(0, 'nohdr'),
+    meta: readAudioHeaders(buildHeaders('audio', { [HEADER.gateway]: 'gw', ...pairs })),
+    data: whiteNoise(200, -50),
+    ack: () => assert.fail(`${what} acked`),
+    term: () => terminated.push(what),
+  });
+  processor.enqueue(message('nohdr', 0, 'control', encodeJson(config), 0, acks));
+  processor.enqueue(missing('no seq', { [HEADER.offset]: '0' }));
+  processor.enqueue(missing('no offset', { [HEADER.seq]: '1' }));
+  processor.enqueue(message('nohdr', 2, 'audio', whiteNoise(200, -50), 0, acks));
+  await processor.idle();
+  processor.close();
+  assert.deepEqual(terminated, ['no seq', 'no offset']);
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 6, 'only the well-formed 200 ms reached Silero');
+  assert.equal(acks.get('nohdr:2'), 1);
+});
