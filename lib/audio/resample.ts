@@ -6,12 +6,15 @@
 
 import { pcm16ToFloat32 } from './pcm.ts';
 import { polyphaseFilterFor, type PolyphaseFilter, type ResampleQuality } from './polyphase-filter.ts';
+import { simdFir16 } from './fir16.ts';
 
 export type { ResampleQuality } from './polyphase-filter.ts';
 
 export interface ResamplerOptions {
   /** 'good' (default): 80 dB stopband, flat to 85% of Nyquist. 'fast': 60 dB, flat to 75%, about half the taps. 'analysis': 40 dB, for detectors only. */
   quality?: ResampleQuality;
+  /** false: the 16-tap float path runs in JS, not WebAssembly SIMD (same output; for tests and benches). */
+  simd?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -46,6 +49,7 @@ export class Resampler {
   readonly toRate: number;
   /** null when fromRate === toRate: push() then hands the input straight back. */
   private readonly filter: PolyphaseFilter | null;
+  private readonly simd: boolean;
   private history = new Float64Array(0);
   private historyLength = 0;
   /** Index in `history` of the first tap of the next output sample. */
@@ -69,6 +73,7 @@ export class Resampler {
     this.fromRate = fromRate;
     this.toRate = toRate;
     this.filter = fromRate === toRate ? null : polyphaseFilterFor(fromRate, toRate, opts.quality ?? 'good');
+    this.simd = opts.simd ?? true;
     this.reset();
   }
 
@@ -208,6 +213,13 @@ export class Resampler {
     if (this.zeroTail >= this.historyLength - start) {
       // Every tap of every output here reads a zero.
       out.fill(0, offset, offset + count);
+      const fracs = phase + count * stepFrac;
+      return this.finishDrain(count, start + count * stepWhole + Math.floor(fracs / up), fracs % up);
+    }
+    const simd = taps === 16 && this.simd && out instanceof Float32Array ? simdFir16() : null;
+    if (simd) {
+      // The VAD's path (floats for Silero): the same sums in WebAssembly SIMD (fir16.ts).
+      simd.run(h, start, coeffs, out as Float32Array, offset, count, phase, stepWhole, stepFrac, up, scale);
       const fracs = phase + count * stepFrac;
       return this.finishDrain(count, start + count * stepWhole + Math.floor(fracs / up), fracs % up);
     }
