@@ -38,6 +38,9 @@ export function simdFir16(): Fir16 | null {
 
 function wrap(memory: WasmMemory, kernel: Kernel): Fir16 {
   let loaded: Float64Array | undefined; // the coefficient table now in memory
+  // Views of the whole memory, made again only when it grows (not three per frame).
+  let f64 = new Float64Array(memory.buffer);
+  let f32 = new Float32Array(memory.buffer);
   return {
     run(history, start, coeffs, out, offset, count, phase, stepWhole, stepFrac, up, scale) {
       if (count <= 0) return;
@@ -49,15 +52,17 @@ function wrap(memory: WasmMemory, kernel: Kernel): Fir16 {
       const needed = outAt + count * 4;
       if (needed > memory.buffer.byteLength) {
         memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
-        loaded = undefined;
+        f64 = new Float64Array(memory.buffer);
+        f32 = new Float32Array(memory.buffer);
       }
       if (loaded !== coeffs) {
-        new Float64Array(memory.buffer, 0, coeffs.length).set(coeffs);
+        f64.set(coeffs, 0);
         loaded = coeffs;
       }
-      new Float64Array(memory.buffer, hAt, span).set(history.subarray(start, start + span));
+      // hAt and outAt are multiples of 8 and 4: the byte offsets index the views directly.
+      f64.set(history.subarray(start, start + span), hAt / 8);
       kernel(hAt, 0, outAt, count, phase, stepWhole, stepFrac, up, scale);
-      out.set(new Float32Array(memory.buffer, outAt, count), offset);
+      out.set(f32.subarray(outAt / 4, outAt / 4 + count), offset);
     },
   };
 }

@@ -213,15 +213,13 @@ export class Resampler {
     if (this.zeroTail >= this.historyLength - start) {
       // Every tap of every output here reads a zero.
       out.fill(0, offset, offset + count);
-      const fracs = phase + count * stepFrac;
-      return this.finishDrain(count, start + count * stepWhole + Math.floor(fracs / up), fracs % up);
+      return this.finishAfter(count, start, phase);
     }
     const simd = taps === 16 && this.simd && out instanceof Float32Array ? simdFir16() : null;
     if (simd) {
       // The VAD's path (floats for Silero): the same sums in WebAssembly SIMD (fir16.ts).
       simd.run(h, start, coeffs, out as Float32Array, offset, count, phase, stepWhole, stepFrac, up, scale);
-      const fracs = phase + count * stepFrac;
-      return this.finishDrain(count, start + count * stepWhole + Math.floor(fracs / up), fracs % up);
+      return this.finishAfter(count, start, phase);
     }
     if (taps === 16) {
       // The VAD's 'analysis' filter (24 -> 16 kHz) has 16 taps: fully unrolled, with the same
@@ -270,6 +268,13 @@ export class Resampler {
       }
     }
     return this.finishDrain(count, start, phase);
+  }
+
+  /** finishDrain for `count` outputs computed from (start, phase) without stepping through them. */
+  private finishAfter(count: number, start: number, phase: number): number {
+    const { up, down } = this.filter as PolyphaseFilter;
+    const fracs = phase + count * (down % up);
+    return this.finishDrain(count, start + count * Math.floor(down / up) + Math.floor(fracs / up), fracs % up);
   }
 
   /** After `count` outputs: keep the phase, slide the still-needed history to the front (the buffer never grows with stream length). */

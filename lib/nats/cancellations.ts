@@ -3,7 +3,7 @@
 // cancelled ids are remembered for a while, so a queued job that starts later is dropped too.
 import type { Subscription } from '@nats-io/nats-core';
 import type { Bus } from './bus.ts';
-import { decodeJson, encodeJson } from './publish.ts';
+import { decodeJsonOrUndefined, encodeJson } from './publish.ts';
 import { validators, type CancelNotice } from '../../schemas/index.ts';
 import { CancelledError } from '../errors.ts';
 import { metrics } from '../metrics.ts';
@@ -26,12 +26,7 @@ export class CancelRegistry {
     this.sub = this.bus.nc.subscribe(this.bus.cat.subjects.cancelAll(), {
       callback: (err, msg) => {
         if (err) return;
-        let body: unknown;
-        try {
-          body = decodeJson(msg.data);
-        } catch {
-          return;
-        }
+        const body = decodeJsonOrUndefined(msg.data);
         if (validators.cancelNotice.check(body)) this.cancelLocal(body.responseId, body.at);
       },
     });

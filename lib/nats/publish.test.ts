@@ -9,7 +9,7 @@ import type { Bus } from './bus.ts';
 import { CancelledError, TransportError } from '../errors.ts';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { HEADER } from '../../schemas/index.ts';
-import { decodeJsonMessage, publishDurable, publishJson } from './publish.ts';
+import { decodeJsonMessage, decodeJsonOrUndefined, encodeJson, publishDurable, publishJson } from './publish.ts';
 
 let testBus: TestBus;
 let bus: Bus;
@@ -71,4 +71,11 @@ test('a JSON body with an attachment: stored as the JSON then the raw bytes, rea
     h.set(HEADER.attachment, bad);
     assert.throws(() => decodeJsonMessage(stored!.data, h), new RegExp(`Parley-Attachment ${bad.replace('.', '\\.')} is outside`));
   }
+});
+
+test('decodeJsonOrUndefined: the value of JSON bytes, undefined for anything else', () => {
+  assert.deepEqual(decodeJsonOrUndefined(encodeJson({ op: 'config' })), { op: 'config' });
+  assert.equal(decodeJsonOrUndefined(encodeJson(null)), null);
+  assert.equal(decodeJsonOrUndefined(new TextEncoder().encode('{"op":')), undefined);
+  assert.equal(decodeJsonOrUndefined(new Uint8Array([0xff, 0xfe])), undefined);
 });

@@ -22,6 +22,15 @@ export function decodeJson(data: Uint8Array): unknown {
   return JSON.parse(decoder.decode(data));
 }
 
+/** decodeJson, or undefined when the bytes are not JSON (for a validator to refuse). */
+export function decodeJsonOrUndefined(data: Uint8Array): unknown {
+  try {
+    return decodeJson(data);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where a message's attachment starts (HEADER.attachment), undefined without one; throws when the offset is not inside the data. */
 export function attachmentOffset(data: Uint8Array, headers: MsgHdrs | undefined): number | undefined {
   const at = headers?.get(HEADER.attachment);

@@ -3,7 +3,7 @@
 // converges to the same rows; nothing is acked before it is committed.
 import type { JsMsg } from '@nats-io/jetstream';
 import { errorMessage } from '../../lib/errors.ts';
-import { decodeJson, publishJson } from '../../lib/nats/publish.ts';
+import { decodeJsonOrUndefined, publishJson } from '../../lib/nats/publish.ts';
 import { metrics } from '../../lib/metrics.ts';
 import { inBatches } from '../../lib/nats/batches.ts';
 import { STREAMING_PULL, stopWhenGone } from '../../lib/nats/pull-options.ts';
@@ -101,13 +101,7 @@ export async function startPersistStage(deps: StageDeps, database?: Conversation
     const msgs: JsMsg[] = [];
     const records: ConversationRecord[] = [];
     for (const m of batch) {
-      let body: unknown;
-      try {
-        body = decodeJson(m.data);
-      } catch {
-        body = undefined;
-      }
-      const checked = validators.conversationRecord.validate(body);
+      const checked = validators.conversationRecord.validate(decodeJsonOrUndefined(m.data));
       if (!checked.ok) {
         await park(m, checked.error.message);
         continue;

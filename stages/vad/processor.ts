@@ -10,7 +10,7 @@
 // published. Per-session sequence numbers drop redelivered duplicates, and the processor knows,
 // per partition, the oldest stream sequence it still needs: the checkpoint a successor replays from.
 import type { Bus } from '../../lib/nats/bus.ts';
-import { decodeJson } from '../../lib/nats/publish.ts';
+import { decodeJsonOrUndefined } from '../../lib/nats/publish.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { hotCounter, metrics } from '../../lib/metrics.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -291,13 +291,7 @@ export class VadProcessor {
   }
 
   private applyControl(slot: SessionSlot, msg: AudioMessage): void {
-    let parsed: unknown;
-    try {
-      parsed = decodeJson(msg.data);
-    } catch {
-      parsed = undefined;
-    }
-    const ctl = validators.inputControl.validate(parsed);
+    const ctl = validators.inputControl.validate(decodeJsonOrUndefined(msg.data));
     if (!ctl.ok) {
       this.o.log.warn({ session: slot.vad.sessionId, err: ctl.error.message }, 'invalid input control, dropped');
       msg.term();
@@ -352,9 +346,5 @@ export class VadProcessor {
 
 function isConfigControl(msg: AudioMessage): boolean {
   if (msg.meta.kind !== 'control') return false;
-  try {
-    return (decodeJson(msg.data) as { op?: unknown }).op === 'config';
-  } catch {
-    return false;
-  }
+  return (decodeJsonOrUndefined(msg.data) as { op?: unknown } | null | undefined)?.op === 'config';
 }
