@@ -9,6 +9,7 @@ import { decodeJson } from '../lib/nats/publish.ts';
 import { STREAMING_PULL, stopWhenGone } from '../lib/nats/pull-options.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
+import { observeBusDelivery } from '../lib/metrics.ts';
 import { PROBE_SESSION, startConsumerProbe, type ConsumerProbe } from '../lib/nats/consumer-probe.ts';
 import { HEADER, validators } from '../schemas/index.ts';
 import { handleOutboxEvent, handleTtsAudio } from './outbox-events.ts';
@@ -84,7 +85,9 @@ export class OutboxConsumer {
       try {
         if (!this.messages) await this.open();
         for await (const m of this.messages!) {
-          this.lastSeq = m.seq;
+          const { streamSequence, timestampNanos } = m.info;
+          this.lastSeq = streamSequence;
+          observeBusDelivery('outbox', timestampNanos);
           this.route(m);
         }
       } catch (err) {

@@ -113,6 +113,13 @@ export const metrics = {
     buckets: LAG_BUCKETS,
     registers: [registry],
   }),
+  busDeliverySeconds: new Histogram({
+    name: 'parley_bus_delivery_seconds',
+    help: 'Message age when its handler started (stored in the stream -> handled), per consumer: the bus part of each hop on the path to first audio (hosts with different clocks add their offset)',
+    labelNames: ['consumer'] as const,
+    buckets: FAST_BUCKETS,
+    registers: [registry],
+  }),
   vadSessions: new Gauge({ name: 'parley_vad_sessions', help: 'Sessions with VAD state held by this worker', registers: [registry] }),
   partitionsOwned: new Gauge({ name: 'parley_partitions_owned', help: 'Audio partitions this worker holds a lease on', labelNames: ['stage'] as const, registers: [registry] }),
   stageJobs: new Counter({ name: 'parley_stage_jobs_total', help: 'Stage jobs by outcome', labelNames: ['stage', 'outcome'] as const, registers: [registry] }),
@@ -164,6 +171,12 @@ export const metrics = {
   deadLetters: new Counter({ name: 'parley_dead_letters_total', help: 'Messages parked after exhausting their deliveries', labelNames: ['stage'] as const, registers: [registry] }),
   unhandled: new Counter({ name: 'parley_unhandled_rejections_total', help: 'Unhandled promise rejections and uncaught exceptions', registers: [registry] }),
 };
+
+/** Age of a stream message from its server timestamp (JsMsg.info.timestampNanos; wall clock, sub-millisecond). */
+export function observeBusDelivery(consumer: 'stt' | 'llm' | 'tts' | 'outbox', storedNanos: number): void {
+  const now = performance.timeOrigin + performance.now();
+  metrics.busDeliverySeconds.observe({ consumer }, Math.max(0, now - storedNanos / 1e6) / 1000);
+}
 
 export function secondsSince(startMs: number): number {
   return (performance.now() - startMs) / 1000;

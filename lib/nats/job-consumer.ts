@@ -10,7 +10,7 @@ import { attachmentOffset, decodeJsonMessage, publishJson } from './publish.ts';
 import type { DeadLetter, Validator } from '../../schemas/index.ts';
 import { CancelledError, ParleyError, errorMessage, isAbortError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { metrics } from '../metrics.ts';
+import { metrics, observeBusDelivery } from '../metrics.ts';
 import { ATTR, extractTrace, inSpan } from '../tracing.ts';
 
 export interface JobContext {
@@ -67,7 +67,8 @@ export function startJobConsumer<T>(o: JobConsumerOptions<T>): RunningConsumer {
   const handling = new Set<Promise<void>>();
 
   async function handleOne(msg: JsMsg): Promise<void> {
-    const deliveryCount = msg.info.deliveryCount;
+    const { deliveryCount, timestampNanos } = msg.info;
+    observeBusDelivery(o.stage, timestampNanos);
     const lastAttempt = deliveryCount >= o.maxDeliver;
     let body: unknown;
     let attachment: Uint8Array | undefined;

@@ -1,7 +1,8 @@
 // Committed utterances against a real nats-server with the real topology: a short one travels in
 // its STT job as raw bytes after the JSON (and is stored in the utterance stream too, for
 // item.retrieve); a long one is only in the stream and its job points there; a job whose audio
-// does not match its sample count falls back to the stream.
+// does not match its sample count falls back to the stream. A short one's job goes out ahead of its
+// stored copy (it is on the path to the transcript); a long one's only after every chunk is stored.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestBus, type TestBus } from '../../test/support/bus.ts';
@@ -59,4 +60,22 @@ test('a job whose audio does not match its sample count is answered from the str
   await storeUtterance(bus, owner('item_cut'), audio);
   const { job, attachment } = await jobFor('item_cut');
   assert.deepEqual(new Uint8Array(await utteranceOf(bus, job, attachment!.subarray(0, 4_800))), audio);
+});
+
+test('a short utterance\'s job goes out before its stored copy; a long one\'s after every chunk', async (t) => {
+  const seen: string[] = [];
+  const sub = bus.nc.subscribe(`${bus.cat.prefix}.>`, { callback: (_err, m) => void seen.push(m.subject) });
+  t.after(() => sub.unsubscribe());
+  await bus.nc.flush();
+  await storeUtterance(bus, owner('item_order_short'), speech(48_000));
+  await storeUtterance(bus, owner('item_order_long'), speech(INLINE_AUDIO_MAX_BYTES + 1_000));
+  await bus.nc.flush();
+  const s = bus.cat.subjects;
+  assert.deepEqual(seen, [
+    s.sttJob('sess_utt'),
+    s.utteranceChunk('sess_utt', 'item_order_short', 0),
+    s.utteranceChunk('sess_utt', 'item_order_long', 0),
+    s.utteranceChunk('sess_utt', 'item_order_long', 1),
+    s.sttJob('sess_utt'),
+  ]);
 });

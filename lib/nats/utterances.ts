@@ -26,25 +26,13 @@ export function utteranceChunks(audio: Uint8Array): number {
 
 /**
  * Store the audio (de-duplicated per item and chunk) and queue its STT job (once per item). A short
- * utterance travels in its job, so the two publishes go out together; a long one is stored first,
- * because the STT worker reads it back from the stream.
+ * utterance travels in its job, which goes out first; a long one is stored first, because the STT
+ * worker reads it back from the stream.
  */
 export async function storeUtterance(bus: Bus, o: UtteranceOwner, audio: Uint8Array, opts: { chunks?: number; transcribe?: boolean } = {}): Promise<void> {
   const chunks = opts.chunks ?? utteranceChunks(audio);
-  const stored = Promise.all(
-    Array.from({ length: chunks }, (_, n) =>
-      publishDurable(bus, bus.cat.subjects.utteranceChunk(o.sessionId, o.itemId, n), audio.subarray(n * UTTERANCE_CHUNK_BYTES, (n + 1) * UTTERANCE_CHUNK_BYTES), {
-        msgId: `utt:${o.itemId}:${n}`,
-        kind: 'audio',
-      }),
-    ),
-  );
-  if (opts.transcribe === false) {
-    await stored;
-    return;
-  }
-  const inline = audio.length <= INLINE_AUDIO_MAX_BYTES;
-  if (!inline) await stored;
+  const transcribe = opts.transcribe !== false;
+  const inline = transcribe && audio.length <= INLINE_AUDIO_MAX_BYTES;
   const job: SttJob = {
     sessionId: o.sessionId,
     gatewayId: o.gatewayId,
@@ -56,7 +44,28 @@ export async function storeUtterance(bus: Bus, o: UtteranceOwner, audio: Uint8Ar
     transcription: o.transcription,
     committedAt: Date.now(),
   };
-  await Promise.all([stored, publishJson(bus, bus.cat.subjects.sttJob(o.sessionId), job, { msgId: `stt:${o.itemId}`, ...(inline ? { attachment: audio } : {}) })]);
+  // The server takes one connection's messages in order, so a stored copy (as large as the job)
+  // ahead of it held it up: publish -> stored at 100 sessions went from p50 2.0-2.4 ms, p99 19-22 ms
+  // (two runs) to 1.8 ms, 11 ms.
+  const queued = inline ? publishJson(bus, bus.cat.subjects.sttJob(o.sessionId), job, { msgId: `stt:${o.itemId}`, attachment: audio }) : undefined;
+  const stored = Promise.all(
+    Array.from({ length: chunks }, (_, n) =>
+      publishDurable(bus, bus.cat.subjects.utteranceChunk(o.sessionId, o.itemId, n), audio.subarray(n * UTTERANCE_CHUNK_BYTES, (n + 1) * UTTERANCE_CHUNK_BYTES), {
+        msgId: `utt:${o.itemId}:${n}`,
+        kind: 'audio',
+      }),
+    ),
+  );
+  if (!transcribe) {
+    await stored;
+    return;
+  }
+  if (inline) {
+    await Promise.all([stored, queued]);
+    return;
+  }
+  await stored;
+  await publishJson(bus, bus.cat.subjects.sttJob(o.sessionId), job, { msgId: `stt:${o.itemId}` });
 }
 
 /** A job's utterance: the audio attached to it when that is whole, else read back from the utterance stream. */
