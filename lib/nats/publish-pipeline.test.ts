@@ -1,6 +1,6 @@
 // PublishPipeline against a real nats-server with JetStream: publishes go out without waiting for
 // each ack, never more than `depth` at once, land in call order, and a failure surfaces from the
-// next add() or drain().
+// next add() or drain(); publishes retrying on one job signal at once do not trip Node's leak warning.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestBus, type TestBus } from '../../test/support/bus.ts';
@@ -20,7 +20,7 @@ before(async () => {
 after(() => testBus?.stop());
 
 test('200 publishes, at most 8 awaiting acks at once, all stored in call order', async () => {
-  const pipeline = new PublishPipeline(8);
+  const pipeline = new PublishPipeline({ depth: 8 });
   let most = 0;
   for (let i = 0; i < 200; i++) {
     await pipeline.add(publishDurable(bus, 'pptest.ok.order', new TextEncoder().encode(String(i)), { msgId: `order-${i}` }));
@@ -36,11 +36,24 @@ test('200 publishes, at most 8 awaiting acks at once, all stored in call order',
 });
 
 test('a failed publish is thrown by the next add() and by drain(); the publishes before it are stored', async () => {
-  const pipeline = new PublishPipeline(4);
+  const pipeline = new PublishPipeline({ depth: 4 });
   await pipeline.add(publishDurable(bus, 'pptest.ok.fail', new Uint8Array([1])));
   await pipeline.add(publishDurable(bus, 'pptest.nostream', new Uint8Array([2]), { retryForMs: 200 }));
   await assert.rejects(pipeline.drain(), TransportError);
   await assert.rejects(pipeline.add(publishDurable(bus, 'pptest.ok.fail', new Uint8Array([3]))), TransportError);
   const info = await bus.jsm.streams.info('PPTEST', { subjects_filter: 'pptest.ok.fail' });
   assert.ok(info.state.subjects?.['pptest.ok.fail'] !== undefined && info.state.subjects['pptest.ok.fail'] >= 1);
+});
+
+test('publishes retrying at once on one job signal (no stream to store them) fail as a whole without a listener-leak warning', async (t) => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => void warnings.push(w);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const signal = new AbortController().signal;
+  const pipeline = new PublishPipeline({ signal });
+  for (let i = 0; i < 20; i++) await pipeline.add(publishDurable(bus, `pptest.nostream.${i}`, new Uint8Array(1), { signal, retryForMs: 400 }));
+  await assert.rejects(pipeline.drain(), TransportError);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), []);
 });

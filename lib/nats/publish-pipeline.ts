@@ -4,12 +4,22 @@
 // audio. Order is not at risk: the gateway orders deltas by seq and audio by (sentence, chunk),
 // and a retried publish keeps its Nats-Msg-Id. At most `depth` wait for their acks at once; the
 // first failure is thrown by the next add() or by drain(), so a job still fails as a whole.
+import { setMaxListeners } from 'node:events';
 export class PublishPipeline {
   private readonly pending = new Set<Promise<void>>();
   private failed = false;
   private failure: unknown;
 
-  constructor(private readonly depth = 32) {}
+  /**
+   * `signal`: the job's, which every publish in flight may wait on at once (a retry's backoff while
+   * a stream elects a leader), so it is allowed that many listeners: past 10 Node warns of a leak.
+   */
+  private readonly depth: number;
+
+  constructor(opts: { readonly depth?: number; readonly signal?: AbortSignal } = {}) {
+    this.depth = opts.depth ?? 32;
+    if (opts.signal) setMaxListeners(this.depth + 16, opts.signal);
+  }
 
   /** Start waiting for `publish`; resolves once there is room for another (or throws an earlier failure). */
   async add(publish: Promise<unknown>): Promise<void> {

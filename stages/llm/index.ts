@@ -41,7 +41,7 @@ export async function startLlmStage(deps: StageDeps, engineOverride?: LlmEngine)
     const target = { gatewayId: job.gatewayId, sessionId: job.sessionId };
     // Deltas and TTS jobs go out without a PubAck round trip each: the first sentence's words are
     // on the path to first audio.
-    const out = new PublishPipeline();
+    const out = new PublishPipeline({ signal });
     const queueSentence = async (sentence: string) => {
       if (!job.audio) return;
       const tts: TtsJob = {

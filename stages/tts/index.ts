@@ -35,7 +35,7 @@ export async function startTtsStage(deps: StageDeps, engineOverride?: TtsEngine)
     let chunks = 0;
     let bytes = 0;
     const target = { gatewayId: job.gatewayId, sessionId: job.sessionId, responseId: job.responseId, sentence: job.sentence };
-    const out = new PublishPipeline(); // chunks go out without a PubAck round trip each
+    const out = new PublishPipeline({ signal }); // chunks go out without a PubAck round trip each
     try {
       for await (const pcm of rechunk(engine.synthesize({ text: job.text, voice: job.voice, speed: job.speed, signal }), CHUNK_BYTES)) {
         if (chunks === 0) metrics.engineFirstOutputSeconds.observe({ stage: 'tts', engine: engine.name }, (performance.now() - started) / 1000);
