@@ -119,8 +119,11 @@ async function runLevel(sessions: number): Promise<LevelFigures> {
   // The gateway's per-turn phases (server histograms): which hop after the end of speech holds the tail.
   const phase = (name: string, f: number) => ms(histogramQuantile(metrics, 'parley_turn_phase_seconds', f, `phase="${name}"`) * 1000);
   process.stdout.write(`          turn phases at the gateway, p50 / p99: speech_stopped -> transcript ${phase('stt', 0.5)} / ${phase('stt', 0.99)}, -> first text ${phase('llm', 0.5)} / ${phase('llm', 0.99)}, -> first audio ${phase('tts', 0.5)} / ${phase('tts', 0.99)}\n`);
-  const delivery = (consumer: string, q: number) => `${(1000 * histogramQuantile(metrics, 'parley_bus_delivery_seconds', q, `consumer="${consumer}"`)).toFixed(1)}`;
-  process.stdout.write(`          bus delivery (stored -> handler), p50 / p99 ms: ${['stt', 'llm', 'tts', 'outbox'].map((c) => `${c} ${delivery(c, 0.5)} / ${delivery(c, 0.99)}`).join(', ')}\n`);
+  const delivery = (consumer: string, q: number) => {
+    const v = histogramQuantile(metrics, 'parley_bus_delivery_seconds', q, `consumer="${consumer}"`);
+    return v === Infinity ? '> 1 s' : ms(v * 1000); // the histogram's top bucket is 1 s
+  };
+  process.stdout.write(`          bus delivery (stored -> handler), p50 / p99: ${['stt', 'llm', 'tts', 'outbox'].map((c) => `${c} ${delivery(c, 0.5)} / ${delivery(c, 0.99)}`).join(', ')}\n`);
   process.stdout.write(
     `          VAD batches ${metricValue(metrics, 'parley_vad_batch_size_count')}, mean batch ${mean('parley_vad_batch_size').toFixed(1)} frames, mean inference ${(mean('parley_vad_inference_seconds') * 1000).toFixed(2)} ms, inference total ${metricValue(metrics, 'parley_vad_inference_seconds_sum').toFixed(1)} s; frames below the silence floor (not inferred) ${silentShare(metrics)}\n`,
   );
