@@ -49,6 +49,7 @@ export class OutboxConsumer {
       // than the VAD partitions, whose rebuild replays audio.
       everyMs: 1_000,
       staleMs: 3_000,
+      verifyMs: 1_500,
       onStall: () => {
         this.log.warn({ lastSeq: this.lastSeq }, 'outbox consumer delivers nothing (probe lost), rebuilding');
         this.messages?.stop();
@@ -83,7 +84,10 @@ export class OutboxConsumer {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
-        if (!this.messages) await this.open();
+        if (!this.messages) {
+          await this.open();
+          this.probe?.rebuilt();
+        }
         for await (const m of this.messages!) {
           const { streamSequence, timestampNanos } = m.info;
           this.lastSeq = streamSequence;

@@ -1,6 +1,6 @@
 // The consumer probe against a real nats-server: a consumer that stops delivering is declared
 // stalled within its window, and a busy event loop (probes that came back but were not read yet)
-// is not taken for a stall.
+// is not taken for a stall; right after a rebuild the window is the shorter verifyMs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckPolicy, StorageType } from '@nats-io/jetstream';
@@ -19,7 +19,7 @@ after(async () => {
 });
 
 /** A durable consumer on `subject` whose every message counts as a probe coming back. */
-async function probedConsumer(name: string, opts: { everyMs: number; staleMs: number }) {
+async function probedConsumer(name: string, opts: { everyMs: number; staleMs: number; verifyMs?: number }) {
   const { bus } = testBus;
   const subject = `cp.${name}`;
   await bus.jsm.consumers.add('CP', { durable_name: name, ack_policy: AckPolicy.Explicit, filter_subject: subject });
@@ -62,4 +62,19 @@ test('an event loop that was busy for several windows is not a stalled consumer'
   probe.stop();
   messages.stop();
   assert.deepEqual(stalls, [], 'no rebuild of a consumer that kept delivering');
+});
+
+test('right after a rebuild a silent consumer is declared stalled within verifyMs, not the whole window', async () => {
+  const { messages, probe, stalls } = await probedConsumer('rebuilt', { everyMs: 100, staleMs: 2_000, verifyMs: 300 });
+  await sleep(500);
+  messages.stop(); // silent from now on, like a consumer rebuilt while its leader is being elected
+  await sleep(1_000);
+  assert.deepEqual(stalls, [], 'within the normal window: no stall yet');
+  const rebuiltAt = Date.now();
+  probe.rebuilt();
+  while (stalls.length === 0 && Date.now() - rebuiltAt < 3_000) await sleep(20);
+  probe.stop();
+  assert.equal(stalls.length, 1, 'the stall is seen');
+  const ms = Date.now() - rebuiltAt;
+  assert.ok(ms < 300 + 100 + 300, `declared ${ms} ms after the rebuild (window 2,000 ms, verify 300 ms)`);
 });

@@ -15,6 +15,12 @@ export const PROBE_SESSION = '_probe';
 export interface ConsumerProbe {
   /** Call when a probe came back through the consumer. */
   seen(): void;
+  /**
+   * Call when the consumer was just made again: until a probe comes back the window is `verifyMs`.
+   * A rebuild during a leader election can come back silent (cluster test: VAD partitions rebuilt
+   * 9.5 s after a meta-leader kill delivered nothing until the old window ran out 2.4 s later).
+   */
+  rebuilt(): void;
   stop(): void;
 }
 
@@ -23,6 +29,8 @@ export function startConsumerProbe(o: {
   subject: string;
   everyMs: number;
   staleMs: number;
+  /** The window right after a rebuild (rebuilt()); staleMs when not given. */
+  verifyMs?: number;
   headers?: Record<string, string>;
   onStall: () => void;
 }): ConsumerProbe {
@@ -34,22 +42,8 @@ export function startConsumerProbe(o: {
   let confirming = false;
   let stopped = false;
   let n = 0;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    // While the stream takes no probes (a leader election), the window runs from the last one seen:
-    // the rebuilt consumer is then ready when the stream is.
-    const suspect = (storedSince !== undefined && now - storedSince > o.staleMs) || (storeFailing && now - lastSeen > o.staleMs);
-    if (suspect && !confirming) {
-      confirming = true;
-      // Bounded by one probe interval: a connection that is down (a node just died) must not delay the rebuild.
-      void readEverythingSent(o.bus, o.everyMs).then(() => {
-        confirming = false;
-        if (stopped || lastSeen >= now) return; // it had come back and was only waiting to be read
-        lastSeen = Date.now(); // give the rebuilt consumer a full window
-        storedSince = undefined;
-        o.onStall();
-      });
-    }
+  let windowMs = o.staleMs;
+  const publishProbe = (now: number) => {
     publishDurable(o.bus, o.subject, new Uint8Array(0), {
       kind: 'probe',
       msgId: `probe:${o.subject}:${now}:${n++}`,
@@ -63,12 +57,38 @@ export function startConsumerProbe(o: {
       .catch(() => {
         storeFailing = true;
       });
+  };
+  const timer = setInterval(() => {
+    const now = Date.now();
+    // While the stream takes no probes (a leader election), the window runs from the last one seen:
+    // the rebuilt consumer is then ready when the stream is.
+    const suspect = (storedSince !== undefined && now - storedSince > windowMs) || (storeFailing && now - lastSeen > windowMs);
+    if (suspect && !confirming) {
+      confirming = true;
+      // Bounded by one probe interval: a connection that is down (a node just died) must not delay the rebuild.
+      void readEverythingSent(o.bus, o.everyMs).then(() => {
+        confirming = false;
+        if (stopped || lastSeen >= now) return; // it had come back and was only waiting to be read
+        lastSeen = Date.now(); // give the rebuilt consumer a full window
+        storedSince = undefined;
+        o.onStall();
+      });
+    }
+    publishProbe(now);
   }, o.everyMs);
   timer.unref();
   return {
     seen: () => {
       lastSeen = Date.now();
       storedSince = undefined;
+      windowMs = o.staleMs;
+    },
+    rebuilt: () => {
+      if (stopped) return;
+      lastSeen = Date.now();
+      storedSince = undefined;
+      windowMs = o.verifyMs ?? o.staleMs;
+      publishProbe(lastSeen); // the first one now, not up to a period later
     },
     stop: () => {
       stopped = true;

@@ -138,7 +138,10 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
             if (ctl.stopped) messages.stop(); // released while the consumer was being created
             void stopWhenGone(messages, (status) => log.warn({ partition: p, status }, 'partition consumer stalled'));
             if (round === 0) log.info({ partition: p, takenOver, replayed, ms: Math.round(performance.now() - started) }, 'vad partition acquired');
-            else log.warn({ partition: p, replayed }, 'vad partition consumer rebuilt');
+            else {
+              log.warn({ partition: p, replayed }, 'vad partition consumer rebuilt');
+              ctl.probe?.rebuilt();
+            }
             resolveFirst();
             for await (const m of messages) processor.enqueue(new LiveMessage(m));
           } catch (err) {
@@ -157,6 +160,7 @@ export async function startVadStage(deps: StageDeps, engineOverride?: VadEngine)
       subject: bus.cat.subjects.audio(p, PROBE_SESSION),
       everyMs: 2_000,
       staleMs: 6_000,
+      verifyMs: 2_000,
       headers: { [HEADER.gateway]: config.instanceId },
       onStall: () => {
         log.warn({ partition: p }, 'partition consumer delivers nothing (probe lost), rebuilding');
