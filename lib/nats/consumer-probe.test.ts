@@ -36,16 +36,21 @@ async function probedConsumer(name: string, opts: { everyMs: number; staleMs: nu
   return { messages, probe, stalls };
 }
 
+/** Waits (3 s at most) for the probe's first stall, then stops it; ms from `since` to the stall. */
+async function firstStallAfter(since: number, probe: { stop(): void }, stalls: number[]): Promise<number> {
+  while (stalls.length === 0 && Date.now() - since < 3_000) await sleep(20);
+  probe.stop();
+  assert.equal(stalls.length, 1, 'the stall is seen');
+  return Date.now() - since;
+}
+
 test('a consumer that stops delivering is declared stalled within its window', async () => {
   const { messages, probe, stalls } = await probedConsumer('stops', { everyMs: 100, staleMs: 400 });
   await sleep(800);
   assert.deepEqual(stalls, [], 'no stall while it delivers');
   const stoppedAt = Date.now();
   messages.stop();
-  while (stalls.length === 0 && Date.now() - stoppedAt < 3_000) await sleep(20);
-  probe.stop();
-  assert.equal(stalls.length, 1, 'the stall is seen');
-  const ms = Date.now() - stoppedAt;
+  const ms = await firstStallAfter(stoppedAt, probe, stalls);
   assert.ok(ms < 400 + 100 + 300, `declared ${ms} ms after delivery stopped`);
 });
 
@@ -72,9 +77,6 @@ test('right after a rebuild a silent consumer is declared stalled within verifyM
   assert.deepEqual(stalls, [], 'within the normal window: no stall yet');
   const rebuiltAt = Date.now();
   probe.rebuilt();
-  while (stalls.length === 0 && Date.now() - rebuiltAt < 3_000) await sleep(20);
-  probe.stop();
-  assert.equal(stalls.length, 1, 'the stall is seen');
-  const ms = Date.now() - rebuiltAt;
+  const ms = await firstStallAfter(rebuiltAt, probe, stalls);
   assert.ok(ms < 300 + 100 + 300, `declared ${ms} ms after the rebuild (window 2,000 ms, verify 300 ms)`);
 });
