@@ -61,7 +61,7 @@ export interface PublishOptions {
   readonly signal?: AbortSignal;
 }
 
-export function buildHeaders(kind: MessageKind | undefined, extra: Record<string, string> | undefined, msgId?: string): MsgHdrs {
+export function buildHeaders(kind: MessageKind | undefined, extra: Record<string, string> | undefined, msgId?: string): WireHeaders {
   const h = new WireHeaders();
   if (msgId) h.set('Nats-Msg-Id', msgId);
   if (kind) h.set(HEADER.kind, kind);
@@ -74,9 +74,13 @@ export function buildHeaders(kind: MessageKind | undefined, extra: Record<string
 export const DEFAULT_RETRY_FOR_MS = 20_000;
 
 /** Publish and wait for the PubAck, retrying transient failures with backoff until the deadline. */
-export async function publishDurable(bus: Bus, subject: string, payload: Uint8Array, opts: PublishOptions = {}): Promise<PubAckInfo> {
+export function publishDurable(bus: Bus, subject: string, payload: Uint8Array, opts: PublishOptions = {}): Promise<PubAckInfo> {
+  return publishWithHeaders(bus, subject, payload, buildHeaders(opts.kind, opts.headers, opts.msgId), opts);
+}
+
+/** publishDurable with headers already built (the input audio's own header blocks); `kind`, `headers` and `msgId` of `opts` are not used. */
+export async function publishWithHeaders(bus: Bus, subject: string, payload: Uint8Array, headers: MsgHdrs, opts: Pick<PublishOptions, 'retryForMs' | 'signal'> = {}): Promise<PubAckInfo> {
   const deadline = Date.now() + (opts.retryForMs ?? DEFAULT_RETRY_FOR_MS);
-  const headers = buildHeaders(opts.kind, opts.headers, opts.msgId);
   let lastErr: unknown;
   for (let attempt = 0; ; attempt++) {
     // Cancelled work is not a transport failure: the caller must see a cancel, never a retryable error.

@@ -108,3 +108,76 @@ function validValue(v: string): string {
   if (LINE_BREAK.test(v)) throw new TypeError('header values cannot contain \\r or \\n');
   return v.trim();
 }
+
+/**
+ * Headers given as their finished block (the input audio's hot path: per frame a session's fixed
+ * prefix plus three numbers, with no Map, no per-name validation and no re-encoding). nats.js only
+ * calls encode(); anything else reads (or changes) a decoded copy.
+ */
+export class EncodedHeaders implements MsgHdrs {
+  readonly hasError = false;
+  readonly status = '';
+  readonly code = 0;
+  readonly description = '';
+  private block: Uint8Array | undefined;
+  private decoded: WireHeaders | undefined;
+
+  /** `text`: a whole block, `NATS/1.0\r\n` + `Name: value\r\n` lines + `\r\n`, built from checked parts. */
+  constructor(text: string) {
+    this.block = Buffer.from(text, 'latin1');
+  }
+
+  encode(): Uint8Array {
+    return this.block ?? this.headers().encode();
+  }
+
+  get(k: string, match?: Match): string {
+    return this.headers().get(k, match);
+  }
+
+  last(k: string, match?: Match): string {
+    return this.headers().last(k, match);
+  }
+
+  has(k: string, match?: Match): boolean {
+    return this.headers().has(k, match);
+  }
+
+  values(k: string, match?: Match): string[] {
+    return this.headers().values(k, match);
+  }
+
+  keys(): string[] {
+    return this.headers().keys();
+  }
+
+  set(k: string, v: string, match?: Match): void {
+    this.headers().set(k, v, match);
+    this.block = undefined;
+  }
+
+  append(k: string, v: string, match?: Match): void {
+    this.headers().append(k, v, match);
+    this.block = undefined;
+  }
+
+  delete(k: string, match?: Match): void {
+    this.headers().delete(k, match);
+    this.block = undefined;
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string[]]> {
+    return this.headers()[Symbol.iterator]();
+  }
+
+  private headers(): WireHeaders {
+    if (this.decoded) return this.decoded;
+    const h = new WireHeaders();
+    const lines = Buffer.from(this.block!).toString('latin1').split('\r\n');
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon > 0) h.append(line.slice(0, colon), line.slice(colon + 1));
+    }
+    return (this.decoded = h);
+  }
+}
