@@ -9,11 +9,11 @@
 // the same queue, so it can never overtake audio.
 import type { Bus } from '../lib/nats/bus.ts';
 import { publishDurable, publishWithHeaders, encodeJson } from '../lib/nats/publish.ts';
-import { EncodedHeaders } from '../lib/nats/wire-headers.ts';
+import { WireHeaders, audioFrameBlock, audioFrameBlockPrefix } from '../lib/nats/wire-headers.ts';
 import { metrics } from '../lib/metrics.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
-import { HEADER, audioFrameBlock, audioFrameBlockPrefix, type InputControl } from '../schemas/index.ts';
+import { HEADER, type InputControl } from '../schemas/index.ts';
 
 /**
  * Audio appended since the last frame was published, written straight into one buffer (decoded
@@ -204,7 +204,7 @@ export class AudioIngest {
       // The block is written out whole: thousands of frames a second, and the header map, its
       // checks and its encoding were a tenth of the gateway thread's allocation. No trace context:
       // frames are published outside any span.
-      await publishWithHeaders(this.bus, this.subject, pcm, new EncodedHeaders(audioFrameBlock(this.frameBlockPrefix, seq, offset, seg.firstAt)));
+      await publishWithHeaders(this.bus, this.subject, pcm, WireHeaders.fromBlock(audioFrameBlock(this.frameBlockPrefix, seq, offset, seg.firstAt)));
       metrics.audioPublished.inc();
       metrics.audioPublishedSeconds.inc(samples / RATE);
       metrics.audioPublishSeconds.observe((performance.now() - started) / 1000);

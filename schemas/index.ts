@@ -8,7 +8,7 @@ export * from './realtime/session.ts';
 export * from './realtime/client-events.ts';
 export * from './realtime/server-events.ts';
 export * from './internal/messages.ts';
-export { HEADER, audioFrameBlock, audioFrameBlockPrefix, readAudioHeaders, type AudioHeaders, type MessageKind } from './internal/headers.ts';
+export { HEADER, readAudioHeaders, type AudioHeaders, type MessageKind } from './internal/headers.ts';
 export { compileValidator, toParam, type Validator, type Validated, type ValidationFailure } from './validate.ts';
 
 export const validators = {

@@ -1,6 +1,6 @@
 // WireHeaders against nats.js's own MsgHdrs: the same bytes for the same operations, the same
 // refusals, and the same headers read back by a subscriber of a real nats-server (and in JetStream).
-// An input audio frame's block written whole (EncodedHeaders) is byte for byte what WireHeaders writes.
+// An input audio frame's block given whole (WireHeaders.fromBlock) is byte for byte what set() writes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Match, connect, headers, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServerHandle } from '../../ops/nats-server.ts';
-import { HEADER, audioFrameBlock, audioFrameBlockPrefix, readAudioHeaders } from '../../schemas/index.ts';
-import { EncodedHeaders, WireHeaders } from './wire-headers.ts';
+import { HEADER, readAudioHeaders } from '../../schemas/index.ts';
+import { WireHeaders, audioFrameBlock, audioFrameBlockPrefix } from './wire-headers.ts';
 import { buildHeaders } from './publish.ts';
 
 let server: NatsServerHandle;
@@ -113,15 +113,15 @@ test('the VAD reads the audio headers of a real message in one pass', async () =
 
 test('an audio frame block written whole is what the header map writes, reads the same, and re-encodes after a change', async () => {
   const prefix = audioFrameBlockPrefix('gw_7-a');
-  const whole = new EncodedHeaders(audioFrameBlock(prefix, 41, 960_000, 1764876000123));
+  const whole = WireHeaders.fromBlock(audioFrameBlock(prefix, 41, 960_000, 1764876000123));
   const mapped = buildHeaders('audio', { [HEADER.gateway]: 'gw_7-a', [HEADER.seq]: '41', [HEADER.offset]: '960000', [HEADER.sentAt]: '1764876000123' });
   assert.deepEqual(Buffer.from(whole.encode()), Buffer.from(mapped.encode()));
   assert.deepEqual([...whole], [...mapped]);
   assert.equal(whole.get(HEADER.seq), '41');
-  assert.throws(() => audioFrameBlockPrefix('gw\r\nX-Evil: 1'), /invalid gateway id/);
+  assert.throws(() => audioFrameBlockPrefix('gw\r\nX-Evil: 1'), /cannot contain/);
   whole.set('Nats-Msg-Id', 'm1');
   assert.match(Buffer.from(whole.encode()).toString('latin1'), /\r\nNats-Msg-Id: m1\r\n\r\n$/);
   const got = new Promise<Msg>((resolve) => nc.subscribe('wh.frame', { max: 1, callback: (_err, m) => resolve(m) }));
-  nc.publish('wh.frame', new Uint8Array(4), { headers: new EncodedHeaders(audioFrameBlock(prefix, 7, 480, 1764876000999)) });
+  nc.publish('wh.frame', new Uint8Array(4), { headers: WireHeaders.fromBlock(audioFrameBlock(prefix, 7, 480, 1764876000999)) });
   assert.deepEqual(readAudioHeaders((await got).headers), { kind: 'audio', gateway: 'gw_7-a', seq: 7, offset: 480, sentAt: 1764876000999 });
 });

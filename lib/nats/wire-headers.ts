@@ -6,6 +6,7 @@
 // write, and the block is encoded once (a retried publish reuses it). nats.js calls `encode()` on
 // whatever it is given as headers; the bytes are the ones its MsgHdrs would write (test).
 import { Match, type MsgHdrs } from '@nats-io/nats-core';
+import { HEADER } from '../../schemas/index.ts';
 
 const HEADER_LINE = 'NATS/1.0';
 /** A header name: printable ASCII without ':' (the rule nats.js applies). */
@@ -17,7 +18,8 @@ export class WireHeaders implements MsgHdrs {
   readonly status = '';
   readonly code = 0;
   readonly description = '';
-  private readonly entries = new Map<string, string[]>();
+  /** Undefined while the headers exist only as a block given whole (fromBlock): decoded on first use. */
+  private map: Map<string, string[]> | undefined = new Map();
   private encoded: Uint8Array | undefined;
 
   /** Headers from name/value pairs (the values trimmed, as nats.js does). */
@@ -25,6 +27,32 @@ export class WireHeaders implements MsgHdrs {
     const h = new WireHeaders();
     for (const k in pairs) h.set(k, pairs[k] as string);
     return h;
+  }
+
+  /**
+   * Headers given as their finished block, `NATS/1.0\r\n` + `Name: value\r\n` lines + `\r\n`, built
+   * from checked parts (the input audio's hot path: see audioFrameBlock). nats.js only calls
+   * encode(), which returns the block as it is; anything else decodes it first.
+   */
+  static fromBlock(block: string): WireHeaders {
+    const h = new WireHeaders();
+    h.map = undefined;
+    h.encoded = Buffer.from(block, 'latin1');
+    return h;
+  }
+
+  private get entries(): Map<string, string[]> {
+    if (this.map) return this.map;
+    this.map = new Map();
+    for (const line of Buffer.from(this.encoded!).toString('latin1').split('\r\n').slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const [k, v] = [line.slice(0, colon), line.slice(colon + 1).trim()];
+      const vs = this.map.get(k);
+      if (vs) vs.push(v);
+      else this.map.set(k, [v]);
+    }
+    return this.map;
   }
 
   get(k: string, match: Match = Match.Exact): string {
@@ -109,75 +137,17 @@ function validValue(v: string): string {
   return v.trim();
 }
 
+
 /**
- * Headers given as their finished block (the input audio's hot path: per frame a session's fixed
- * prefix plus three numbers, with no Map, no per-name validation and no re-encoding). nats.js only
- * calls encode(); anything else reads (or changes) a decoded copy.
+ * The fixed start of an input audio frame's header block (version line, kind, gateway), made once
+ * per session and checked like any header: a gateway id that could break out of its line is refused.
  */
-export class EncodedHeaders implements MsgHdrs {
-  readonly hasError = false;
-  readonly status = '';
-  readonly code = 0;
-  readonly description = '';
-  private block: Uint8Array | undefined;
-  private decoded: WireHeaders | undefined;
+export function audioFrameBlockPrefix(gatewayId: string): string {
+  const block = Buffer.from(WireHeaders.of({ [HEADER.kind]: 'audio', [HEADER.gateway]: gatewayId }).encode()).toString('latin1');
+  return block.slice(0, -2); // less the blank line that ends a block
+}
 
-  /** `text`: a whole block, `NATS/1.0\r\n` + `Name: value\r\n` lines + `\r\n`, built from checked parts. */
-  constructor(text: string) {
-    this.block = Buffer.from(text, 'latin1');
-  }
-
-  encode(): Uint8Array {
-    return this.block ?? this.headers().encode();
-  }
-
-  get(k: string, match?: Match): string {
-    return this.headers().get(k, match);
-  }
-
-  last(k: string, match?: Match): string {
-    return this.headers().last(k, match);
-  }
-
-  has(k: string, match?: Match): boolean {
-    return this.headers().has(k, match);
-  }
-
-  values(k: string, match?: Match): string[] {
-    return this.headers().values(k, match);
-  }
-
-  keys(): string[] {
-    return this.headers().keys();
-  }
-
-  set(k: string, v: string, match?: Match): void {
-    this.headers().set(k, v, match);
-    this.block = undefined;
-  }
-
-  append(k: string, v: string, match?: Match): void {
-    this.headers().append(k, v, match);
-    this.block = undefined;
-  }
-
-  delete(k: string, match?: Match): void {
-    this.headers().delete(k, match);
-    this.block = undefined;
-  }
-
-  [Symbol.iterator](): IterableIterator<[string, string[]]> {
-    return this.headers()[Symbol.iterator]();
-  }
-
-  private headers(): WireHeaders {
-    if (this.decoded) return this.decoded;
-    const h = new WireHeaders();
-    const lines = Buffer.from(this.block!).toString('latin1').split('\r\n');
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      if (colon > 0) h.append(line.slice(0, colon), line.slice(colon + 1));
-    }
-    return (this.decoded = h);
-  }
+/** A frame's whole header block: the prefix, then seq, offset and send time (what set() would write for them, in that order). */
+export function audioFrameBlock(prefix: string, seq: number, offset: number, sentAt: number): string {
+  return `${prefix}${HEADER.seq}: ${seq}\r\n${HEADER.offset}: ${offset}\r\n${HEADER.sentAt}: ${sentAt}\r\n\r\n`;
 }

@@ -25,20 +25,6 @@ export const HEADER = {
 /** `probe`: a consumer's own liveness message, published to itself (see lib/nats/consumer-probe.ts). */
 export type MessageKind = 'audio' | 'control' | 'event' | 'tts.audio' | 'probe';
 
-/**
- * The fixed start of an input audio frame's header block: the version line, kind and gateway. Made
- * once per session; the gateway id is one of ours (a subject token: no spaces, no line breaks).
- */
-export function audioFrameBlockPrefix(gatewayId: string): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(gatewayId)) throw new Error(`invalid gateway id for a header: '${gatewayId}'`);
-  return `NATS/1.0\r\n${HEADER.kind}: audio\r\n${HEADER.gateway}: ${gatewayId}\r\n`;
-}
-
-/** A frame's whole header block: the prefix, then seq, offset and send time (what WireHeaders writes for them, in that order). */
-export function audioFrameBlock(prefix: string, seq: number, offset: number, sentAt: number): string {
-  return `${prefix}${HEADER.seq}: ${seq}\r\n${HEADER.offset}: ${offset}\r\n${HEADER.sentAt}: ${sentAt}\r\n\r\n`;
-}
-
 /** The Parley-* headers of a message on the audio subject, read in one pass (see readAudioHeaders). */
 export interface AudioHeaders {
   readonly kind: string;
