@@ -80,7 +80,7 @@ export async function startRoles(config: ParleyConfig, log: Logger, opts: RunOpt
   }
   const catalogue = createCatalogue({ prefix: config.nats.prefix, partitions: config.nats.partitions });
   const bus = await connectBus({ url: natsUrl, name: `parley-${config.instanceId}`, catalogue, log });
-  const buckets = await ensureTopology(bus, topologyOptionsFrom(config));
+  const buckets = await ensureTopology(bus, topologyOptionsFrom(config), log);
   log.info({ server: bus.serverVersion, prefix: catalogue.prefix, partitions: catalogue.partitions }, 'jetstream topology ready');
 
   const stages = new Map<string, Stage>();

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   if (stage === 'persist') niceThisThread(config.db.threadNice, log);
   const catalogue = createCatalogue({ prefix: config.nats.prefix, partitions: config.nats.partitions });
   const bus = await connectBus({ url: natsUrl, name: `parley-${config.instanceId}-${stage}`, catalogue, log });
-  const buckets = await ensureTopology(bus, topologyOptionsFrom(config));
+  const buckets = await ensureTopology(bus, topologyOptionsFrom(config), log);
   const running = await stageStarters[stage]({ config, bus, buckets, log });
   let ready = running.ready();
   const post = (m: ThreadMessage) => port.postMessage(m);

@@ -14,6 +14,7 @@ import {
 } from '../../subjects/index.ts';
 import type { Bus } from './bus.ts';
 import { TransportError, errorMessage } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 
 const nanos = (ms: number) => ms * 1_000_000;
 
@@ -54,15 +55,15 @@ export function toConsumerConfig(d: ConsumerDefinition): Partial<ConsumerConfig>
   return c;
 }
 
-async function ensureStream(bus: Bus, d: StreamDefinition): Promise<void> {
+async function ensureStream(bus: Bus, d: StreamDefinition, log: Logger | undefined): Promise<void> {
   try {
-    await upsertStream(bus, d);
+    await upsertStream(bus, d, log);
   } catch (err) {
     throw new TransportError(`cannot create or update stream ${d.name} (max_bytes ${d.maxBytes}, ${d.storage}): ${errorMessage(err)}`, err);
   }
 }
 
-async function upsertStream(bus: Bus, d: StreamDefinition): Promise<void> {
+async function upsertStream(bus: Bus, d: StreamDefinition, log: Logger | undefined): Promise<void> {
   const cfg = toStreamConfig(d);
   const existing = await bus.jsm.streams.info(d.name).catch((err: unknown) => {
     if (err instanceof Error && /stream not found/i.test(err.message)) return undefined;
@@ -72,7 +73,15 @@ async function upsertStream(bus: Bus, d: StreamDefinition): Promise<void> {
     await bus.jsm.streams.add(cfg);
     return;
   }
-  // Storage and retention cannot change in place; everything else we keep in step.
+  // Storage and retention cannot change in place; everything else we keep in step. A stream made
+  // otherwise (by hand, or by a release whose definition differed) keeps working as it is: say so,
+  // and how to apply the definition.
+  if (existing.config.storage !== cfg.storage) {
+    log?.warn(
+      { stream: d.name, storage: existing.config.storage, defined: cfg.storage },
+      `stream ${d.name} keeps its ${existing.config.storage} storage (defined: ${cfg.storage}); to apply it, delete the stream while nothing is queued (nats stream rm ${d.name}) and restart one Parley process`,
+    );
+  }
   const { storage: _s, retention: _r, ...mutable } = cfg;
   await bus.jsm.streams.update(d.name, mutable);
 }
@@ -122,8 +131,8 @@ export async function openBucket(bus: Bus, d: BucketDefinition): Promise<KV> {
 
 export type Buckets = Record<BucketRole, KV>;
 
-export async function ensureTopology(bus: Bus, opts: TopologyOptions): Promise<Buckets> {
-  await Promise.all(streamDefinitions(bus.cat, opts).map((d) => ensureStream(bus, d)));
+export async function ensureTopology(bus: Bus, opts: TopologyOptions, log?: Logger): Promise<Buckets> {
+  await Promise.all(streamDefinitions(bus.cat, opts).map((d) => ensureStream(bus, d, log)));
   const consumers = consumerDefinitions(bus.cat, opts);
   // The JetStream API on 2.9 has no request queue limit; keep the burst of creates modest.
   for (let i = 0; i < consumers.length; i += 16) {
