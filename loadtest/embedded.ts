@@ -26,6 +26,8 @@ export interface EmbeddedParley {
   readonly url: string;
   readonly apiKey: string;
   readonly httpBase: string;
+  /** Its nats-server (embedded), from the banner; '' if the banner did not say. */
+  readonly natsUrl: string;
   readonly pid: number;
   /** Its data directory (removed on stop); the embedded nats-server's store lives under it. */
   readonly dataDir: string;
@@ -81,6 +83,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedParl
 
   let url = '';
   let httpBase = '';
+  let natsUrl = '';
   const ready = new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
@@ -89,6 +92,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedParl
       if (plain) url = plain[1]!;
       const health = /Health\s+(http:\/\/[^/\s]+)/.exec(line);
       if (health) httpBase = health[1]!;
+      const nats = /NATS\s+(nats:\/\/\S+)/.exec(line);
+      if (nats) natsUrl = nats[1]!;
       if (line.includes('Ctrl-C stops everything.')) resolve();
     });
     void exited.then(() => reject(new Error('embedded Parley exited before it was ready')));
@@ -128,6 +133,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedParl
     url,
     apiKey,
     httpBase,
+    natsUrl,
     pid: child.pid ?? -1,
     dataDir,
     scrapeMetrics: async () => (httpBase ? await fetch(`${httpBase}/metrics`).then((r) => r.text()).catch(() => '') : ''),

@@ -29,6 +29,8 @@ export interface RunOptions extends Omit<LoadtestConfig, 'url' | 'apiKey'> {
   readonly log?: (line: string) => void;
   /** Aborting ends every session now; what was measured is still written. */
   readonly signal?: AbortSignal;
+  /** Called once the sessions start, with the embedded Parley's nats-server (a bench's probe). */
+  readonly onLoad?: (target: { readonly natsUrl: string | undefined }) => void;
 }
 
 export interface RunOutcome {
@@ -66,7 +68,7 @@ export async function runLoadtest(opts: RunOptions): Promise<RunOutcome> {
     const url = parley?.url ?? opts.url;
     const apiKey = parley?.apiKey ?? opts.apiKey;
     if (!url || !apiKey) throw new Error('a target is needed: --url and --api-key, or --embedded');
-    const { embedded: _e, nullEngines: _n, nullDelayMs: _d, parleyLogLevel: _l, outDir: _o, progress: _p, log: _g, signal: _s, ...rest } = opts;
+    const { embedded: _e, nullEngines: _n, nullDelayMs: _d, parleyLogLevel: _l, outDir: _o, progress: _p, log: _g, signal: _s, onLoad: _onLoad, ...rest } = opts;
     const config: LoadtestConfig = { ...rest, url, apiKey };
 
     const turns: TurnRecord[] = [];
@@ -107,6 +109,7 @@ export async function runLoadtest(opts: RunOptions): Promise<RunOutcome> {
     const loadavgStart = os.loadavg()[0]!;
     const pool = await startWorkers({ config, corpus, onMessage });
     runStart = pool.runStartEpochMs;
+    opts.onLoad?.({ natsUrl: parley?.natsUrl || undefined });
     const metricsBefore = (await parley?.scrapeMetrics()) ?? '';
     log(`${config.nWorkers} workers ready; ${config.sessions} sessions, ${config.durationMs === undefined ? `${config.turns} turns each` : `for ${config.durationMs / 1000} s`}`);
     const planned = config.durationMs === undefined ? config.sessions * config.turns : undefined;

@@ -78,6 +78,7 @@ test('subjects: the catalogue builds the expected strings', () => {
     [s.cancelAll(), 'parley.cancel.*'],
     [s.deadLetter('tts'), 'parley.dlq.tts'],
     [s.deadLetterAll(), 'parley.dlq.*'],
+    [s.benchHop(), 'parley.bench.hop'],
   ];
   for (const [actual, expected] of rows) assert.equal(actual, expected);
 });
@@ -142,6 +143,7 @@ test('names: streams, consumers and buckets', () => {
     conversation: 'PARLEY_CONVERSATION',
     outbox: 'PARLEY_OUTBOX',
     deadLetters: 'PARLEY_DLQ',
+    benchHop: 'PARLEY_BENCH_HOP',
   });
   assert.equal(cat.consumers.vadPartition(3), 'vad-p0003');
   assert.equal(cat.consumers.vadPartition(15), 'vad-p0015');
@@ -206,6 +208,8 @@ test('topology: each concrete subject lands in exactly one stream; cancel lands 
     [s.deadLetter('stt'), ['deadLetters']],
     // Cancels are core NATS broadcasts: a stream capturing them would put them behind audio.
     [s.cancel('sess_1'), []],
+    // The pipeline bench's probe has a stream of its own, made and removed by the bench.
+    [s.benchHop(), []],
   ];
   for (const [subject, roles] of rows) assert.deepEqual(captured(subject), roles, subject);
 });

@@ -56,6 +56,8 @@ export interface Catalogue {
      * last token. Hot consumers read it here instead of from a header (one header less per message).
      */
     sessionOf(subject: string): string;
+    /** The pipeline bench's bus probe (its own stream, made and removed by the bench). */
+    benchHop(): string;
   };
   readonly streams: {
     readonly audio: string;
@@ -64,6 +66,7 @@ export interface Catalogue {
     readonly conversation: string;
     readonly outbox: string;
     readonly deadLetters: string;
+    readonly benchHop: string;
   };
   readonly consumers: {
     vadPartition(partition: number): string;
@@ -131,6 +134,7 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
       heartbeatSession: (key) => key.slice(HEARTBEAT_KEY_PREFIX.length),
       heartbeat: (sid) => `$KV.${heartbeatsBucket}.${heartbeatKey(sid)}`,
       sessionOf: (subject) => subject.slice(subject.lastIndexOf('.') + 1),
+      benchHop: () => `${p}.bench.hop`,
     },
     streams: {
       audio: `${P}_AUDIO`,
@@ -139,6 +143,7 @@ export function createCatalogue(opts: CatalogueOptions): Catalogue {
       conversation: `${P}_CONVERSATION`,
       outbox: `${P}_OUTBOX`,
       deadLetters: `${P}_DLQ`,
+      benchHop: `${P}_BENCH_HOP`,
     },
     consumers: {
       vadPartition: (n) => `vad-p${partitionToken(n).padStart(4, '0')}`,
