@@ -17,6 +17,7 @@ import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../ops/nats-server.ts';
 import { runLoadtest } from './run.ts';
 import { busPathQuantiles, runHopProbe } from './hop-probe.ts';
+import { loadConfig } from '../lib/config.ts';
 import { parseNoiseDbfs } from './audio-pump.ts';
 
 const { values } = benchArgs('Usage: node --import tsx loadtest/bench-pipeline.ts [--sessions 10,100,300] [--seconds 45] [--runs 3] [--noise-dbfs=-55]', { options: { 'noise-dbfs': { type: 'string', default: '' }, sessions: { type: 'string', default: '10,100,300' }, seconds: { type: 'string', default: '45' }, workers: { type: 'string', default: '4' }, 'client-nice': { type: 'string', default: '0' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } } });
@@ -89,7 +90,9 @@ async function runLevel(sessions: number): Promise<LevelFigures> {
   const { result } = await runLoadtest({
     onLoad: ({ natsUrl }) => {
       if (!natsUrl) return;
-      hops = new Promise<void>((r) => setTimeout(r, probeAfterMs)).then(() => runHopProbe(natsUrl, 'parley', probeSeconds));
+      // The embedded Parley reads this same environment: the probe's names sit beside its own.
+      const prefix = loadConfig(process.env).nats.prefix;
+      hops = new Promise<void>((r) => setTimeout(r, probeAfterMs)).then(() => runHopProbe(natsUrl, prefix, probeSeconds));
       hops.catch(() => undefined); // reported below, once the run is over
     },
     embedded: true,
