@@ -9,8 +9,15 @@
 // Recovery bound: on nats-server 2.9.10 a SIGKILLed leader stalls its Raft groups for 5–7 s (the
 // election timeout is 4–9 s, server/raft.go), and each R3 consumer (every VAD partition, every
 // stage) elects its own leader after that, so "within 5 s" is not achievable on this server. The
-// graceful path (lame duck, how planned restarts are done) is held to 12 s; a crash of the node
-// leading the audio path to 20 s. Both print what they measured (t.diagnostic).
+// graceful path (lame duck, how planned restarts are done) is held to 12 s. After a crash the
+// cluster's own recovery varies widely — when the node lost also led the meta layer, KV and
+// consumer API calls failed for up to 19 s (measured) — so a crash is held to what Parley adds:
+// every session hears from the pipeline within 12 s of the cluster answering again (its meta
+// leader, the streams and buckets, every VAD partition and stage consumer: polled from the test's
+// own connection), and within 45 s in all. The 12 s are Parley's own recovery path at its worst:
+// a VAD partition whose pull died silently is found by its probe (6 s without a probe seen), and
+// the first rebuild may still time out against a meta leader busy with every client's rebuilds
+// (measured: 7.1 s after the cluster answered). Both print what they measured (t.diagnostic).
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -18,6 +25,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { connect } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { collectProcessMetrics, registry } from '../../lib/metrics.ts';
 import { startLocalCluster, type ClusterNode, type LocalCluster } from '../support/cluster.ts';
 import { startTestPlatform, TEST_KEY, type TestPlatform } from '../support/platform.ts';
@@ -28,7 +38,11 @@ const run = promisify(execFile);
 const SESSIONS = 4;
 const TURNS = 3;
 /** Allowed time from the disruption until every session hears from the pipeline again (see above). */
-const RECOVERY_BOUND_MS = { graceful: 12_000, crash: 20_000 } as const;
+const RECOVERY_BOUND_MS = { graceful: 12_000, crash: 45_000 } as const;
+/** After a crash: allowed time from the cluster answering again until every session hears from the pipeline. */
+const RECOVERY_AFTER_CLUSTER_MS = 12_000;
+/** How long a turn may take to finish (a crash mid-turn included). */
+const TURN_TIMEOUT_MS = RECOVERY_BOUND_MS.crash;
 /** Streams whose leader we kill: the audio path in and the event path out. */
 const TARGET_STREAMS = ['PARLEY_AUDIO', 'PARLEY_OUTBOX'];
 
@@ -70,7 +84,7 @@ async function speakTurn(s: Session): Promise<Turn> {
   const fresh = (e: Record<string, unknown>) => !before.has(e['event_id']);
   const speechEndAt = await c.streamAudio(speech, { chunkMs: 40 });
   await c.streamAudio(silence(1_000), { chunkMs: 40 });
-  const done = await c.waitFor('response.done', fresh, 20_000);
+  const done = await c.waitFor('response.done', fresh, TURN_TIMEOUT_MS);
   const doneAt = performance.now();
   const response = done['response'] as { id: string; status: string; output: Array<{ id: string }> };
   assert.equal(response.status, 'completed', `session ${s.id}: ${JSON.stringify(response).slice(0, 400)}`);
@@ -103,6 +117,42 @@ async function pickVictim(c: LocalCluster): Promise<{ node: ClusterNode; leads: 
       .map(([s, p]) => `${s}@${p.leader}`)
       .join(' '),
   };
+}
+
+/**
+ * How long after `at` the cluster serves again what Parley's paths need: consumer creation (the
+ * meta leader), the outbox and job streams, the leases bucket, and every VAD partition and stage
+ * consumer (their Raft leaders). Polled from a connection of the test's own; Infinity if not
+ * within `timeoutMs`.
+ */
+async function clusterAnswersAgain(at: number, timeoutMs: number): Promise<number> {
+  const cat = platform!.running.bus.cat;
+  const partitions = platform!.running.config.nats.partitions;
+  const nc = await connect({ servers: cluster!.natsUrl.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 100 }).catch(() => undefined);
+  if (!nc) return Infinity;
+  const jsm = await jetstreamManager(nc, { timeout: 1_000, checkAPI: false });
+  try {
+    while (performance.now() - at < timeoutMs) {
+      try {
+        const leases = await new Kvm(jetstream(nc, { timeout: 1_000 })).open(cat.buckets.leases);
+        const probe = await jsm.consumers.add(cat.streams.audio, { ack_policy: AckPolicy.None, inactive_threshold: 5_000_000_000, filter_subject: cat.subjects.audio(0, 'cluster_probe') });
+        await jsm.consumers.delete(cat.streams.audio, probe.name);
+        await Promise.all([
+          jsm.streams.info(cat.streams.outbox),
+          jsm.streams.info(cat.streams.jobs),
+          leases.get('cluster_probe'),
+          ...Array.from({ length: partitions }, (_, p) => jsm.consumers.info(cat.streams.audio, cat.consumers.vadPartition(p))),
+          ...(['stt', 'llm', 'tts'] as const).map((stage) => jsm.consumers.info(cat.streams.jobs, cat.consumers[stage])),
+        ]);
+        return performance.now() - at;
+      } catch {
+        await sleep(250);
+      }
+    }
+    return Infinity;
+  } finally {
+    await nc.close();
+  }
 }
 
 /** Waits until the VAD holds every audio partition and has for `stableMs`; returns how long that took. */
@@ -205,6 +255,8 @@ async function persistedExactlyOnce(sessions: readonly Session[], timeoutMs: num
 interface Disruption {
   victim: string;
   at: number;
+  /** After a crash: when the cluster answered again (clusterAnswersAgain), ms after `at`. */
+  clusterBack?: Promise<number>;
   /**
    * Sessions with a turn still to finish when it happened. Under load a session that started
    * early can be done with all its turns before the signal: it has nothing left to hear.
@@ -309,7 +361,9 @@ describe('Parley on a 3-node NATS JetStream cluster (ops/cluster)', { timeout: 1
       const at = performance.now();
       if (signal === 'SIGKILL') await node.kill('SIGKILL');
       else node.signal(signal);
-      return { victim: node.name, at };
+      if (signal !== 'SIGKILL') return { victim: node.name, at };
+      const clusterBack = clusterAnswersAgain(at, RECOVERY_BOUND_MS.crash);
+      return { victim: node.name, at, clusterBack };
     });
     assert.ok(d, `no ${label} happened: ${failures.join('\n')}`);
     if (signal === 'SIGUSR2') await c.node(d.victim).kill('SIGTERM'); // end the lame-duck period now
@@ -322,12 +376,18 @@ describe('Parley on a 3-node NATS JetStream cluster (ops/cluster)', { timeout: 1
     const persisted = await persistedExactlyOnce(sessions, 15_000);
     t.diagnostic(`${label}: every item in PostgreSQL ${secs(persisted.ms)} after the last turn`);
     assert.deepEqual(persisted.problems, [], 'every conversation item reaches PostgreSQL exactly once');
-    const bound = signal === 'SIGKILL' ? RECOVERY_BOUND_MS.crash : RECOVERY_BOUND_MS.graceful;
+    const clusterBackMs = await d.clusterBack;
+    if (clusterBackMs !== undefined) {
+      const after = nextEventMs.filter((_, i) => d.busy?.has(sessions[i]!)).map((ms) => secs(Math.max(0, ms - clusterBackMs)));
+      t.diagnostic(`${label}: the cluster answered again (meta leader, streams, buckets, every partition and stage consumer) ${secs(clusterBackMs)} after the signal; sessions heard from the pipeline ${after.join(', ')} after that`);
+    }
+    // After a crash Parley is held to what it adds once the cluster answers; its overall bound only catches a cluster that never does.
+    const bound = clusterBackMs === undefined ? RECOVERY_BOUND_MS.graceful : Math.min(RECOVERY_BOUND_MS.crash, clusterBackMs + RECOVERY_AFTER_CLUSTER_MS);
     for (const [i, ms] of nextEventMs.entries()) {
       if (!d.busy?.has(sessions[i]!)) continue; // all its turns were done before the signal
-      assert.ok(ms <= bound, `session ${sessions[i]!.id} heard nothing for ${secs(ms)} after ${label}: ${eventsAround(sessions[i]!, d.at)}`);
+      assert.ok(ms <= bound, `session ${sessions[i]!.id} heard nothing for ${secs(ms)} after ${label} (bound ${secs(bound)}): ${eventsAround(sessions[i]!, d.at)}`);
     }
-    assert.ok(worstExtraMs <= bound, `${label} added ${secs(worstExtraMs)} to a turn`);
+    assert.ok(worstExtraMs <= bound, `${label} added ${secs(worstExtraMs)} to a turn (bound ${secs(bound)})`);
     await Promise.all(sessions.map((s) => s.client.close()));
   }
 
