@@ -26,8 +26,8 @@ export interface EmbeddedParley {
   readonly url: string;
   readonly apiKey: string;
   readonly httpBase: string;
-  /** Its nats-server (embedded), from the banner; '' if the banner did not say. */
-  readonly natsUrl: string;
+  /** Its nats-server (embedded), from the banner; undefined if the banner did not say. */
+  readonly natsUrl: string | undefined;
   readonly pid: number;
   /** Its data directory (removed on stop); the embedded nats-server's store lives under it. */
   readonly dataDir: string;
@@ -83,7 +83,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedParl
 
   let url = '';
   let httpBase = '';
-  let natsUrl = '';
+  let natsUrl: string | undefined;
   const ready = new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {

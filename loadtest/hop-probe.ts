@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createCatalogue } from '../subjects/index.ts';
+import { quantileSorted } from './stats.ts';
 
 const EVERY_MS = 10;
 const HERE = fileURLToPath(import.meta.url);
@@ -91,7 +92,7 @@ export function busPathQuantiles(samples: readonly number[], quantiles: readonly
     return samples[(seed >>> 0) % samples.length]!;
   };
   const sums = Array.from({ length: draws }, () => pick() + pick() + pick() + pick() + pick() - pick()).sort((a, b) => a - b);
-  return quantiles.map((q) => sums[Math.min(draws - 1, Math.floor(q * draws))]!);
+  return quantiles.map((q) => quantileSorted(sums, q));
 }
 
 if (process.argv[1] === HERE) {

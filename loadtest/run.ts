@@ -109,7 +109,7 @@ export async function runLoadtest(opts: RunOptions): Promise<RunOutcome> {
     const loadavgStart = os.loadavg()[0]!;
     const pool = await startWorkers({ config, corpus, onMessage });
     runStart = pool.runStartEpochMs;
-    opts.onLoad?.({ natsUrl: parley?.natsUrl || undefined });
+    opts.onLoad?.({ natsUrl: parley?.natsUrl });
     const metricsBefore = (await parley?.scrapeMetrics()) ?? '';
     log(`${config.nWorkers} workers ready; ${config.sessions} sessions, ${config.durationMs === undefined ? `${config.turns} turns each` : `for ${config.durationMs / 1000} s`}`);
     const planned = config.durationMs === undefined ? config.sessions * config.turns : undefined;
